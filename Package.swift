@@ -1,0 +1,66 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "teleconsultation-backend",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "teleconsultation-backend", targets: ["teleconsultation-backend"]),
+        .executable(name: "upstream-emulator", targets: ["UpstreamEmulator"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+    ],
+    targets: [
+        // libfcgi (Debian libfcgi-dev) as a Swift module.
+        .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
+        // Strict JSON: duplicate keys, depth and size limits, ordered objects.
+        .target(name: "StrictJSON"),
+        // The seam between transport and application: request and response values.
+        .target(name: "Responder", dependencies: [
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
+        // FastCGI transport over libfcgi: accept thread, params -> Request, response writer.
+        .target(name: "FastCGI", dependencies: [
+            "CFastCGI", "Responder",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Values and pure rules, no I/O, time passed in.
+        .target(name: "TeleconsultationDomain", dependencies: ["StrictJSON"]),
+        // Use cases over three ports, routing, error mapping, configuration, logs, metrics.
+        .target(name: "TeleconsultationService", dependencies: [
+            "Responder", "StrictJSON", "TeleconsultationDomain",
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+        // HTTP adapters for the CRUD service, Bandyer and auth0-client.
+        .target(name: "Upstreams", dependencies: [
+            "StrictJSON", "TeleconsultationDomain", "TeleconsultationService",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The executable: read configuration, wire, serve.
+        .executableTarget(name: "teleconsultation-backend", dependencies: [
+            "FastCGI", "Responder", "StrictJSON", "TeleconsultationService", "Upstreams",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Local stand-ins for CRUD, Bandyer and auth0-client (run stack and end-to-end tests).
+        .executableTarget(name: "UpstreamEmulator", dependencies: [
+            "StrictJSON",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
+        .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
+        .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "Responder"]),
+        .testTarget(name: "TeleconsultationDomainTests", dependencies: ["TeleconsultationDomain", "StrictJSON"]),
+        .testTarget(name: "TeleconsultationServiceTests", dependencies: [
+            "TeleconsultationService", "TeleconsultationDomain", "Responder", "StrictJSON",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "EndToEndTests", dependencies: ["StrictJSON"]),
+    ]
+)

@@ -1,0 +1,70 @@
+import HTTPTypes
+import Responder
+
+/// Turns FastCGI params into a `Request`. Pure: no libfcgi, so it is unit-tested directly.
+public enum FastCGIRequestMapper {
+    public enum MappingError: Error, Equatable, Sendable {
+        case missingMethod
+        case invalidMethod(String)
+        case invalidURI(String)
+    }
+
+    /// Builds the request head from `NAME=VALUE` params.
+    ///
+    /// Method from `REQUEST_METHOD`; path and query from `REQUEST_URI` (falling back to
+    /// `SCRIPT_NAME` + `PATH_INFO` + `QUERY_STRING` for servers that do not send it);
+    /// headers from `HTTP_*`, `CONTENT_TYPE` and `CONTENT_LENGTH`.
+    public static func makeHead(params: [(name: String, value: String)]) throws(MappingError) -> HTTPRequest {
+        var method: String?
+        var requestURI: String?
+        var scriptName = ""
+        var pathInfo = ""
+        var queryString = ""
+        var fields = HTTPFields()
+        fields.reserveCapacity(params.count)
+        for (name, value) in params {
+            if name.hasPrefix("HTTP_") {
+                guard let fieldName = headerName(fromParam: name) else { continue }
+                // HTTP_CONTENT_TYPE / HTTP_CONTENT_LENGTH duplicate the CGI variables.
+                if fieldName == .contentType || fieldName == .contentLength { continue }
+                fields.append(HTTPField(name: fieldName, value: value))
+                continue
+            }
+            switch name {
+            case "REQUEST_METHOD": method = value
+            case "REQUEST_URI": requestURI = value
+            case "SCRIPT_NAME": scriptName = value
+            case "PATH_INFO": pathInfo = value
+            case "QUERY_STRING": queryString = value
+            case "CONTENT_TYPE": if !value.isEmpty { fields[.contentType] = value }
+            case "CONTENT_LENGTH": if !value.isEmpty { fields[.contentLength] = value }
+            default: continue
+            }
+        }
+        guard let method else { throw .missingMethod }
+        guard let httpMethod = HTTPRequest.Method(method) else { throw .invalidMethod(method) }
+        var path: String
+        if let requestURI, !requestURI.isEmpty {
+            path = requestURI
+        } else {
+            path = scriptName + pathInfo
+            if !queryString.isEmpty { path += "?" + queryString }
+        }
+        guard path.hasPrefix("/") else { throw .invalidURI(path) }
+        return HTTPRequest(method: httpMethod, scheme: nil, authority: nil, path: path, headerFields: fields)
+    }
+
+    /// `HTTP_X_REQUEST_ID` → `x-request-id`; nil for names that are not valid header names.
+    static func headerName(fromParam param: String) -> HTTPField.Name? {
+        var name = ""
+        name.reserveCapacity(param.utf8.count - 5)
+        for c in param.utf8.dropFirst(5) {
+            switch c {
+            case UInt8(ascii: "_"): name.append("-")
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): name.append(Character(Unicode.Scalar(c + 32)))
+            default: name.append(Character(Unicode.Scalar(c)))
+            }
+        }
+        return HTTPField.Name(name)
+    }
+}

@@ -1,0 +1,307 @@
+import CFastCGI
+import Foundation
+import Glibc
+import HTTPTypes
+import Logging
+import Responder
+import Synchronization
+
+/// Limits of the FastCGI transport.
+public struct FastCGIServerConfiguration: Sendable {
+    /// Largest body accepted; larger ones are answered 413 by the application.
+    public var maxBodyBytes: Int = 1 << 20
+    /// Requests accepted but not yet answered; past this, new connections wait in the kernel backlog.
+    public var maxInFlight: Int = 1024
+    /// Deadline for a peer to deliver params and body (and to take the response).
+    public var ioTimeoutMilliseconds: Int = 5_000
+    /// Threads that read requests off accepted connections. A stalled peer pins one for at most the deadline.
+    public var readerThreads: Int = 4
+
+    public init() {}
+}
+
+/// What went wrong before a request could reach the application.
+public enum TransportFailure: Sendable, Equatable {
+    case bodyTooLarge(limit: Int)
+    case malformedRequest(String)
+}
+
+/// The application's answers to transport-level failures, so that the one place that
+/// maps errors to HTTP stays in the application.
+public protocol TransportFailureResponder: Sendable {
+    func respond(to failure: TransportFailure, head: HTTPRequest?) async -> Response
+}
+
+/// A FastCGI responder server on libfcgi.
+///
+/// One thread accepts connections (poll on the listening socket and a wake pipe, so
+/// stopping never needs signals nor `shutdown()` of a socket that systemd shares with the
+/// next instance). Reader threads let libfcgi parse params and read the body under a
+/// deadline; each request then runs in its own task, which writes the response and
+/// finishes the request.
+public final class FastCGIServer: Sendable {
+    private let listenFD: Int32
+    private let configuration: FastCGIServerConfiguration
+    private let responder: any Responder
+    private let failureResponder: any TransportFailureResponder
+    private let logger: Logger
+    private let wakePipe: (read: Int32, write: Int32)
+    private let state = Mutex(State())
+    private let queue = ConnectionQueue()
+    private let slots: DispatchSemaphore
+    private let acceptExited = DispatchSemaphore(value: 0)
+
+    private struct State {
+        var stopping = false
+        var inFlight = 0
+    }
+
+    public init(
+        listenFD: Int32, configuration: FastCGIServerConfiguration, responder: any Responder,
+        failureResponder: any TransportFailureResponder, logger: Logger
+    ) {
+        self.listenFD = listenFD
+        self.configuration = configuration
+        self.responder = responder
+        self.failureResponder = failureResponder
+        self.logger = logger
+        self.slots = DispatchSemaphore(value: max(1, configuration.maxInFlight))
+        var fds: [Int32] = [0, 0]
+        _ = pipe(&fds)
+        for fd in fds {
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        }
+        self.wakePipe = (fds[0], fds[1])
+    }
+
+    /// Initialises libfcgi once per process. Lingering close defaults to 0 ms: the whole
+    /// body is read before answering, so nothing is lost by closing at once.
+    public static func initializeLibrary() {
+        setenv("LIBFCGI_OS_CLOSE_POLL_TIMEOUT", "0", 0)
+        _ = FCGX_Init()
+    }
+
+    /// Requests accepted and not yet answered.
+    public var inFlight: Int { state.withLock { $0.inFlight } }
+
+    /// Starts the accept thread and the reader threads; returns at once.
+    public func start() {
+        let acceptThread = Thread { [self] in acceptLoop() }
+        acceptThread.name = "fcgi-accept"
+        acceptThread.start()
+        for i in 0..<max(1, configuration.readerThreads) {
+            let reader = Thread { [self] in readerLoop() }
+            reader.name = "fcgi-reader-\(i)"
+            reader.start()
+        }
+    }
+
+    /// Stops accepting, lets the requests in flight finish, and returns how many were
+    /// still unfinished when `timeout` ran out (0 means a clean drain).
+    public func shutdown(timeout: Duration) -> Int {
+        state.withLock { $0.stopping = true }
+        var byte: UInt8 = 1
+        _ = write(wakePipe.write, &byte, 1)
+        acceptExited.wait()
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if inFlight == 0 { break }
+            usleep(5_000)
+        }
+        queue.close()
+        return inFlight
+    }
+
+    // MARK: accept
+
+    private func acceptLoop() {
+        defer { acceptExited.signal() }
+        var fds = [pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0)]
+        while true {
+            // A free slot first, so that overload waits in the kernel backlog.
+            while slots.wait(timeout: .now() + .milliseconds(100)) == .timedOut {
+                if state.withLock({ $0.stopping }) { return }
+            }
+            var gotConnection = false
+            while !gotConnection {
+                if state.withLock({ $0.stopping }) { slots.signal(); return }
+                fds[0].revents = 0; fds[1].revents = 0
+                let rc = poll(&fds, 2, -1)
+                if rc < 0 {
+                    if errno == EINTR { continue }
+                    logger.critical("poll on the listening socket failed", metadata: ["errno": "\(errno)"])
+                    slots.signal(); return
+                }
+                if fds[1].revents != 0 { slots.signal(); return }
+                if fds[0].revents == 0 { continue }
+                let fd = accept(listenFD, nil, nil)
+                if fd < 0 {
+                    // EAGAIN: another instance on the same socket took it. Others are transient.
+                    if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
+                        logger.warning("accept failed", metadata: ["errno": "\(errno)"])
+                        usleep(1_000)
+                    }
+                    continue
+                }
+                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+                setDeadlines(fd)
+                state.withLock { $0.inFlight += 1 }
+                queue.push(fd)
+                gotConnection = true
+            }
+        }
+    }
+
+    private func setDeadlines(_ fd: Int32) {
+        let ms = configuration.ioTimeoutMilliseconds
+        var tv = timeval(tv_sec: ms / 1000, tv_usec: (ms % 1000) * 1000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    private func release() {
+        state.withLock { $0.inFlight -= 1 }
+        slots.signal()
+    }
+
+    // MARK: read
+
+    private func readerLoop() {
+        while let fd = queue.pop() {
+            readRequest(on: fd)
+        }
+    }
+
+    private func readRequest(on fd: Int32) {
+        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
+        // No listening socket of libfcgi's own: we accepted the connection ourselves and
+        // hand it over as the request's connection, kept open so libfcgi reads from it
+        // instead of calling accept(). If the peer fails to send a valid request in time,
+        // libfcgi closes the connection and its accept() on -1 returns at once.
+        FCGX_InitRequest(request, -1, 0)
+        request.pointee.ipcFd = fd
+        request.pointee.keepConnection = 1
+        if FCGX_Accept_r(request) < 0 {
+            if request.pointee.ipcFd >= 0 { FCGX_Free(request, 1) }
+            request.deallocate()
+            release()
+            return
+        }
+        let params = Self.params(of: request)
+        var body: [UInt8] = []
+        let tooLarge = !readBody(request, into: &body)
+        if FCGX_GetError(request.pointee.in) != 0 {
+            // The peer stalled or vanished mid-body: nobody to answer.
+            FCGX_Free(request, 1)
+            request.deallocate()
+            release()
+            return
+        }
+        let box = RequestHandle(request)
+        Task { [self] in
+            let response: Response
+            switch Result(catching: { () throws(FastCGIRequestMapper.MappingError) in try FastCGIRequestMapper.makeHead(params: params) }) {
+            case .success(let head):
+                if tooLarge {
+                    response = await failureResponder.respond(to: .bodyTooLarge(limit: configuration.maxBodyBytes), head: head)
+                } else {
+                    response = await responder.respond(to: Request(head: head, body: body))
+                }
+            case .failure(let error):
+                response = await failureResponder.respond(to: .malformedRequest("\(error)"), head: nil)
+            }
+            box.finish(with: FastCGIResponseWriter.serialize(response))
+            release()
+        }
+    }
+
+    /// Reads the body; false when it is larger than the cap (the rest is drained, bounded).
+    private func readBody(_ request: UnsafeMutablePointer<FCGX_Request>, into body: inout [UInt8]) -> Bool {
+        let limit = configuration.maxBodyBytes
+        var declared = 0
+        if let v = FCGX_GetParam("CONTENT_LENGTH", request.pointee.envp) { declared = Int(String(cString: v)) ?? 0 }
+        if declared > 0 && declared <= limit { body.reserveCapacity(declared) }
+        let chunk = 64 * 1024
+        var buffer = [CChar](repeating: 0, count: chunk)
+        var total = 0
+        let drainLimit = max(limit, 1) * 16
+        while true {
+            let n = buffer.withUnsafeMutableBufferPointer { FCGX_GetStr($0.baseAddress, Int32(chunk), request.pointee.in) }
+            if n <= 0 { break }
+            total += Int(n)
+            if total <= limit {
+                buffer.withUnsafeBufferPointer { p in
+                    p.withMemoryRebound(to: UInt8.self) { body.append(contentsOf: $0.prefix(Int(n))) }
+                }
+            } else if total > drainLimit {
+                break
+            }
+            if n < chunk { break }
+        }
+        return total <= limit
+    }
+
+    /// Copies every `NAME=VALUE` param: libfcgi frees them at `FCGX_Finish_r`.
+    static func params(of request: UnsafeMutablePointer<FCGX_Request>) -> [(name: String, value: String)] {
+        var result: [(name: String, value: String)] = []
+        result.reserveCapacity(32)
+        guard var p = request.pointee.envp else { return result }
+        while let entry = p.pointee {
+            let length = strlen(entry)
+            entry.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
+                let buffer = UnsafeBufferPointer(start: bytes, count: length)
+                if let eq = buffer.firstIndex(of: UInt8(ascii: "=")) {
+                    result.append((String(decoding: buffer[..<eq], as: UTF8.self),
+                                   String(decoding: buffer[(eq + 1)...], as: UTF8.self)))
+                }
+            }
+            p += 1
+        }
+        return result
+    }
+}
+
+/// An accepted libfcgi request crossing from a reader thread into the task that answers it.
+///
+/// `@unchecked Sendable`: libfcgi keeps all per-request state in the `FCGX_Request`, and
+/// exactly one owner touches it at a time: the reader thread until the task is created,
+/// then only that task, which finishes and frees it.
+final class RequestHandle: @unchecked Sendable {
+    private let request: UnsafeMutablePointer<FCGX_Request>
+
+    init(_ request: UnsafeMutablePointer<FCGX_Request>) { self.request = request }
+
+    func finish(with bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { p in
+            p.withMemoryRebound(to: CChar.self) { _ = FCGX_PutStr($0.baseAddress, Int32($0.count), request.pointee.out) }
+        }
+        FCGX_Finish_r(request)
+        // A peer that asked for keep-conn: we serve one request per connection.
+        if request.pointee.ipcFd >= 0 { FCGX_Free(request, 1) }
+        request.deallocate()
+    }
+}
+
+/// Accepted connections waiting for a reader thread.
+final class ConnectionQueue: Sendable {
+    private let condition = NSCondition()
+    private nonisolated(unsafe) var fds: [Int32] = []
+    private nonisolated(unsafe) var closed = false
+
+    func push(_ fd: Int32) {
+        condition.lock(); fds.append(fd); condition.signal(); condition.unlock()
+    }
+
+    /// The next connection, or nil once closed and empty.
+    func pop() -> Int32? {
+        condition.lock(); defer { condition.unlock() }
+        while fds.isEmpty && !closed { condition.wait() }
+        return fds.isEmpty ? nil : fds.removeFirst()
+    }
+
+    func close() {
+        condition.lock(); closed = true; condition.broadcast(); condition.unlock()
+    }
+}

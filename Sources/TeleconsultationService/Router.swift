@@ -1,0 +1,87 @@
+import HTTPTypes
+
+/// Method + path templates (`/teleconsultation/:roomId`) → handler.
+public struct Router<Handler: Sendable>: Sendable {
+    public struct Route: Sendable {
+        public let method: HTTPRequest.Method
+        /// The template, e.g. `/teleconsultation/:roomId`: also the `route` label in logs and metrics.
+        public let template: String
+        let segments: [Segment]
+        public let handler: Handler
+    }
+
+    enum Segment: Sendable, Equatable {
+        case literal(Substring)
+        case parameter(String)
+    }
+
+    public enum Match {
+        case found(Route, parameters: [String: String])
+        case methodNotAllowed(allowed: [HTTPRequest.Method])
+        case notFound
+    }
+
+    public private(set) var routes: [Route] = []
+
+    public init() {}
+
+    public mutating func add(_ method: HTTPRequest.Method, _ template: String, _ handler: Handler) {
+        let segments: [Segment] = template.split(separator: "/").map { s in
+            s.hasPrefix(":") ? .parameter(String(s.dropFirst())) : .literal(s)
+        }
+        routes.append(Route(method: method, template: template, segments: segments, handler: handler))
+    }
+
+    /// Matches a percent-encoded path; parameters are returned percent-decoded.
+    public func match(method: HTTPRequest.Method, path: Substring) -> Match {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        // A trailing slash is not the same route ("/teleconsultation/" has an empty id).
+        var allowed: [HTTPRequest.Method] = []
+        for route in routes {
+            guard route.segments.count == parts.count else { continue }
+            var parameters: [String: String] = [:]
+            var ok = true
+            for (segment, part) in zip(route.segments, parts) {
+                switch segment {
+                case .literal(let l): if l != part { ok = false }
+                case .parameter(let name):
+                    if part.isEmpty { ok = false } else { parameters[name] = String(part).removingPercentEncodingLossless }
+                }
+                if !ok { break }
+            }
+            guard ok else { continue }
+            if route.method == method || (method == .head && route.method == .get) {
+                return .found(route, parameters: parameters)
+            }
+            if !allowed.contains(route.method) { allowed.append(route.method) }
+        }
+        return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
+    }
+}
+
+extension String {
+    /// Percent-decoding that never fails: invalid sequences stay as they are.
+    var removingPercentEncodingLossless: String {
+        guard utf8.contains(UInt8(ascii: "%")) else { return self }
+        var out: [UInt8] = []
+        let bytes = Array(utf8)
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "%"), i + 2 < bytes.count, let h = hex(bytes[i + 1]), let l = hex(bytes[i + 2]) {
+                out.append(h << 4 | l); i += 3
+            } else {
+                out.append(bytes[i]); i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private func hex(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+}

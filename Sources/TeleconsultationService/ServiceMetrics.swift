@@ -1,0 +1,34 @@
+import Prometheus
+
+/// The Prometheus registry and the service's metrics: requests by route and status,
+/// latency per route and per upstream, requests in flight.
+public final class ServiceMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    private let inFlightGauge: Gauge
+    static let buckets: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+                                      .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+                                      .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10)]
+
+    public init() {
+        inFlightGauge = registry.makeGauge(name: "http_requests_in_flight", help: "Requests being handled")
+    }
+
+    func requestStarted() { inFlightGauge.increment() }
+
+    func requestFinished(method: String, route: String, status: Int, duration: Duration) {
+        inFlightGauge.decrement()
+        registry.makeCounter(name: "http_requests_total", labels: [("method", method), ("route", route), ("status_code", String(status))],
+                             help: "Requests answered, by route and status").increment()
+        registry.makeDurationHistogram(name: "http_request_duration_seconds", labels: [("route", route)], buckets: Self.buckets,
+                                       help: "Time to answer a request, by route").record(duration)
+    }
+
+    /// One upstream call: `upstream` is crud, bandyer or auth0; `outcome` ok, error or timeout.
+    public func upstreamCall(upstream: String, operation: String, outcome: String, duration: Duration) {
+        registry.makeDurationHistogram(name: "upstream_request_duration_seconds",
+                                       labels: [("upstream", upstream), ("operation", operation), ("outcome", outcome)],
+                                       buckets: Self.buckets, help: "Time of upstream calls").record(duration)
+    }
+
+    public func render() -> [UInt8] { registry.emitToBuffer() }
+}

@@ -1,0 +1,1 @@
+// The CRUD, Bandyer and auth0-client adapters live here.

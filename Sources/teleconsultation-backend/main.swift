@@ -1,0 +1,117 @@
+import FastCGI
+import Foundation
+import Glibc
+import Logging
+import Responder
+import TeleconsultationService
+
+// Signals first, before any thread exists, so every thread inherits the mask: SIGTERM
+// and SIGINT are taken by sigwait on one thread (libfcgi's own handlers would only set a
+// flag and leave accept() blocked); SIGPIPE is ignored (a peer that hung up is an error
+// return, not a death).
+TerminationSignals.block()
+
+let usage = """
+    Usage: teleconsultation-backend [--socket PATH|HOST:PORT] [--check-config] [--version]
+
+    Serves the teleconsultation API over FastCGI. Without --socket (or FCGI_SOCKET) it
+    serves the listening socket it inherited: LISTEN_FDS (fd 3) or standard input (fd 0).
+    --check-config validates the environment and the config file, then exits 0 or 1.
+    """
+
+var socketArgument: String?
+var checkOnly = false
+var arguments = CommandLine.arguments.dropFirst()
+while let arg = arguments.popFirst() {
+    switch arg {
+    case "--socket":
+        guard let v = arguments.popFirst() else { StartupFailure.exit(key: "--socket", reason: "needs a value") }
+        socketArgument = v
+    case let a where a.hasPrefix("--socket="): socketArgument = String(a.dropFirst("--socket=".count))
+    case "--check-config": checkOnly = true
+    case "--version": print(BuildInfo.version); exit(0)
+    case "--help", "-h": print(usage); exit(0)
+    default: StartupFailure.exit(key: arg, reason: "unknown argument (see --help)")
+    }
+}
+
+let environment = ProcessInfo.processInfo.environment
+let configuration: Configuration
+do {
+    configuration = try Configuration.load(environment: environment)
+} catch {
+    StartupFailure.exit(key: error.key, reason: error.reason)
+}
+
+let logLevel = configuration.logLevel
+LoggingSystem.bootstrap { label in
+    var handler = JSONLogHandler(label: label, level: logLevel.swiftLogLevel ?? .critical)
+    if logLevel == .silent { handler.logLevel = .critical }
+    return logLevel == .silent ? SwiftLogNoOpLogHandler() : handler
+}
+let logger = Logger(label: BuildInfo.name)
+
+if checkOnly {
+    logger.info("configuration is valid", metadata: ["mode": .string(configuration.isAuth0Mode ? "auth0" : "standalone")])
+    exit(0)
+}
+
+// 1 000 connections need 2 000 descriptors: take the hard limit.
+var limit = rlimit()
+if getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max {
+    limit.rlim_cur = limit.rlim_max
+    setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+}
+
+let listenSocket: ListenSocket
+do {
+    if let text = socketArgument ?? configuration.socket {
+        listenSocket = try ListenSocket.parse(text)
+    } else if let inherited = ListenSocket.inheritedFromParent(environment: environment) {
+        listenSocket = inherited
+    } else {
+        StartupFailure.exit(key: "FCGI_SOCKET", reason: "no --socket, no FCGI_SOCKET, and no listening socket on fd 0 or LISTEN_FDS")
+    }
+} catch {
+    StartupFailure.exit(key: "FCGI_SOCKET", reason: error.description)
+}
+
+FastCGIServer.initializeLibrary()
+let listenFD: Int32
+do { listenFD = try listenSocket.open() } catch { StartupFailure.exit(key: "FCGI_SOCKET", reason: error.description) }
+
+let service = ServiceAssembly(configuration: configuration, logger: logger)
+var fcgiConfiguration = FastCGIServerConfiguration()
+fcgiConfiguration.maxBodyBytes = configuration.maxBodyBytes
+fcgiConfiguration.maxInFlight = configuration.maxInFlight
+fcgiConfiguration.ioTimeoutMilliseconds = configuration.fastCGIIOTimeoutMilliseconds
+fcgiConfiguration.readerThreads = configuration.fastCGIReaderThreads
+let server = FastCGIServer(listenFD: listenFD, configuration: fcgiConfiguration, responder: service.application,
+                           failureResponder: service.transportFailures, logger: logger)
+server.start()
+logger.info("listening", metadata: [
+    "socket": .string("\(listenSocket)"),
+    "mode": .string(configuration.isAuth0Mode ? "auth0" : "standalone"),
+    "basePath": .string(configuration.basePath),
+    "version": .string(BuildInfo.version),
+])
+
+// SIGTERM/SIGINT: stop accepting, report not ready, let the requests in flight finish.
+let signalThread = Thread {
+    let received = TerminationSignals.wait()
+    logger.info("shutting down", metadata: ["signal": .stringConvertible(Int(received)), "inFlight": .stringConvertible(server.inFlight)])
+    service.readiness.startDraining()
+    let abandoned = server.shutdown(timeout: configuration.timeouts.shutdown)
+    if case .unix(let path) = listenSocket { unlink(path) }
+    service.shutdown()
+    if abandoned > 0 {
+        logger.error("shutdown timeout: abandoning requests in flight", metadata: ["abandoned": .stringConvertible(abandoned)])
+        exit(1)
+    }
+    logger.info("stopped")
+    exit(0)
+}
+signalThread.name = "signals"
+signalThread.start()
+
+while true { sleep(3600) }
