@@ -1,1 +1,0 @@
-// The CRUD, Bandyer and auth0-client adapters live here.
