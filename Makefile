@@ -1,0 +1,23 @@
+# teleconsultation-backend: the two commands a newcomer needs, and a few more.
+.PHONY: run run-auth0 test build release clean
+
+## run: installs what is missing, builds, starts stand-ins + app + nginx on 127.0.0.1:8080
+run:
+	scripts/run.sh
+
+## run-auth0: the same in auth0 mode (stand-in auth0-client with two seeded users)
+run-auth0:
+	MODE=auth0 scripts/run.sh
+
+## test: installs what is missing, builds once, runs every test (unit and end-to-end)
+test:
+	scripts/test.sh
+
+build:
+	swift build
+
+release:
+	swift build -c release
+
+clean:
+	rm -rf .build

@@ -1,0 +1,195 @@
+import Foundation
+import StrictJSON
+
+/// The CRUD service's contract: declared fields only, DRAFT by default, by-id reads see
+/// PUBLIC only, PATCH operators with an optional `_q` condition, and the state route.
+extension EmulatorState {
+    enum FieldType { case string, number, date, objectArray }
+
+    var schemas: [String: [String: FieldType]] {
+        [
+            settings.teleconsultations: ["startDate": .date, "endDate": .date, "participantsNumber": .number, "version": .number,
+                                         "participants": .objectArray, "bandyerRoomId": .string, "teleconsultationState": .string],
+            settings.userMap: ["receivedUserId": .string, "bandyerId": .string, "role": .string],
+        ]
+    }
+
+    static let states = ["PUBLIC", "DRAFT", "TRASH", "DELETED"]
+    static let metaFields = ["_id", "__STATE__", "creatorId", "createdAt", "updaterId", "updatedAt"]
+
+    static func isObjectId(_ s: Substring) -> Bool {
+        s.utf8.count == 24 && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+    }
+
+    func check(_ field: String, _ value: JSONValue, in schema: [String: FieldType]) -> String? {
+        guard let type = schema[field] else { return "body must NOT have additional properties: \(field)" }
+        switch (type, value) {
+        case (.string, .string), (.number, .number), (.objectArray, .array): break
+        case (.date, .string(let s)) where ISO8601DateFormatter.withMillis.date(from: s) != nil: break
+        default: return "body/\(field) has the wrong type"
+        }
+        if case .array(let items) = value, items.contains(where: { $0.objectValue == nil }) {
+            return "body/\(field) must be an array of objects"
+        }
+        return nil
+    }
+
+    func crud(method: String, path: [Substring], query: [String: String], body: JSONValue?, userId: String?) -> Reply {
+        guard let name = path.first.map(String.init), let schema = schemas[name] else { return .error(404, "unknown collection") }
+        let now = ISO8601DateFormatter.withMillis.string(from: Date())
+        switch (method, path.count) {
+        case ("POST", 1):
+            guard let o = body?.objectValue else { return .error(400, "body must be object") }
+            var doc = JSONObject()
+            doc["_id"] = .string(nextId())
+            var state = "DRAFT"
+            for m in o.members {
+                if m.key == "__STATE__" {
+                    guard let s = m.value.stringValue, ["PUBLIC", "DRAFT"].contains(s) else { return .error(400, "invalid __STATE__") }
+                    state = s; continue
+                }
+                if let problem = check(m.key, m.value, in: schema) { return .error(400, problem) }
+                doc[m.key] = m.value
+            }
+            doc["__STATE__"] = .string(state)
+            doc["creatorId"] = .string(userId ?? "public"); doc["createdAt"] = .string(now)
+            doc["updaterId"] = .string(userId ?? "public"); doc["updatedAt"] = .string(now)
+            collections[name, default: []].append(doc)
+            return .json(200, ["_id": doc["_id"]!])
+        case ("GET", 1):
+            return find(name, query: query)
+        case ("GET", 2):
+            guard Self.isObjectId(path[1]), let doc = collections[name]?.first(where: { $0["_id"]?.stringValue == String(path[1]) && $0["__STATE__"] == "PUBLIC" })
+            else { return .notFound }
+            return .json(200, .object(doc))
+        case ("PATCH", 2):
+            return patch(name, id: String(path[1]), query: query, body: body, schema: schema, userId: userId, now: now)
+        case ("POST", 3) where path[2] == "state":
+            guard Self.isObjectId(path[1]), let i = collections[name]?.firstIndex(where: { $0["_id"]?.stringValue == String(path[1]) })
+            else { return .notFound }
+            guard let o = body?.objectValue, o.keys == ["stateTo"], let to = o["stateTo"]?.stringValue, Self.states.contains(to) else {
+                return .error(400, "body must be {\"stateTo\": PUBLIC|DRAFT|TRASH|DELETED}")
+            }
+            let from = collections[name]![i]["__STATE__"]?.stringValue ?? "DRAFT"
+            let allowed: [String: [String]] = ["DRAFT": ["PUBLIC", "TRASH"], "PUBLIC": ["DRAFT", "TRASH"], "TRASH": ["DRAFT", "DELETED"]]
+            guard allowed[from, default: []].contains(to) else { return .error(400, "transition from \(from) to \(to) is not allowed") }
+            collections[name]![i]["__STATE__"] = .string(to)
+            collections[name]![i]["updatedAt"] = .string(now)
+            return Reply(status: 204, body: nil)
+        default:
+            return .error(404, "no such route")
+        }
+    }
+
+    struct FilterError: Error { let message: String }
+
+    func parseFilter(_ query: [String: String]) -> Result<JSONObject, FilterError> {
+        var filter = JSONObject()
+        for (k, v) in query where !k.hasPrefix("_") { filter[k] = .string(v) }
+        if let q = query["_q"] {
+            guard let parsed = try? JSONParser.parse(q), let o = parsed.objectValue else { return .failure(FilterError(message: "_q must be a JSON object")) }
+            for m in o.members { filter[m.key] = m.value }
+        }
+        return .success(filter)
+    }
+
+    func matches(_ doc: JSONObject, _ filter: JSONObject) -> Result<Bool, FilterError> {
+        for m in filter.members {
+            let actual = doc[m.key]
+            if let ops = m.value.objectValue, ops.keys.allSatisfy({ $0.hasPrefix("$") }), ops.count > 0 {
+                for op in ops.members {
+                    switch op.key {
+                    case "$eq": if actual != op.value { return .success(false) }
+                    case "$ne": if actual == op.value { return .success(false) }
+                    case "$in":
+                        guard let list = op.value.arrayValue else { return .failure(FilterError(message: "$in needs an array")) }
+                        if actual == nil || !list.contains(actual!) { return .success(false) }
+                    case "$exists":
+                        guard let b = op.value.boolValue else { return .failure(FilterError(message: "$exists needs a boolean")) }
+                        if (actual != nil) != b { return .success(false) }
+                    default: return .failure(FilterError(message: "unsupported operator \(op.key)"))
+                    }
+                }
+            } else if actual != m.value {
+                return .success(false)
+            }
+        }
+        return .success(true)
+    }
+
+    func find(_ name: String, query: [String: String]) -> Reply {
+        let filter: JSONObject
+        switch parseFilter(query) { case .success(let f): filter = f; case .failure(let e): return .error(400, e.message) }
+        let states = (query["_st"] ?? "PUBLIC").split(separator: ",").map(String.init)
+        let limit = Int(query["_l"] ?? "25") ?? -1
+        guard (1...200).contains(limit) else { return .error(400, "_l must be between 1 and 200") }
+        var out: [JSONObject] = []
+        for doc in collections[name] ?? [] where states.contains(doc["__STATE__"]?.stringValue ?? "") {
+            switch matches(doc, filter) {
+            case .success(true): out.append(doc)
+            case .success(false): continue
+            case .failure(let e): return .error(400, e.message)
+            }
+        }
+        if let s = query["_s"] {
+            let desc = s.hasPrefix("-")
+            let field = desc ? String(s.dropFirst()) : s
+            out.sort { a, b in
+                let x = a[field]?.jsonString ?? "", y = b[field]?.jsonString ?? ""
+                return desc ? x > y : x < y
+            }
+        }
+        return .json(200, .array(out.prefix(limit).map(JSONValue.object)))
+    }
+
+    func patch(_ name: String, id: String, query: [String: String], body: JSONValue?, schema: [String: FieldType],
+               userId: String?, now: String) -> Reply {
+        guard Self.isObjectId(Substring(id)) else { return .notFound }
+        let filter: JSONObject
+        switch parseFilter(query) { case .success(let f): filter = f; case .failure(let e): return .error(400, e.message) }
+        guard let i = collections[name]?.firstIndex(where: { $0["_id"]?.stringValue == id && $0["__STATE__"] == "PUBLIC" }) else { return .notFound }
+        switch matches(collections[name]![i], filter) {
+        case .success(true): break
+        case .success(false): return .notFound
+        case .failure(let e): return .error(400, e.message)
+        }
+        guard let ops = body?.objectValue, ops.count > 0 else { return .error(400, "body must be a non-empty object of operators") }
+        var doc = collections[name]![i]
+        for op in ops.members {
+            guard let fields = op.value.objectValue else { return .error(400, "\(op.key) must be object") }
+            for f in fields.members {
+                if schema[f.key] == nil { return .error(400, "body/\(op.key) must NOT have additional properties: \(f.key)") }
+                switch op.key {
+                case "$set":
+                    if let problem = check(f.key, f.value, in: schema) { return .error(400, problem) }
+                    doc[f.key] = f.value
+                case "$unset":
+                    guard f.value == .bool(true) else { return .error(400, "$unset values must be true") }
+                    doc[f.key] = nil
+                case "$inc":
+                    guard let d = f.value.doubleValue, schema[f.key] == .number else { return .error(400, "$inc needs a number field") }
+                    doc[f.key] = .number((doc[f.key]?.doubleValue ?? 0) + d)
+                case "$push":
+                    guard schema[f.key] == .objectArray, f.value.objectValue != nil else { return .error(400, "$push needs an array of objects") }
+                    doc[f.key] = .array((doc[f.key]?.arrayValue ?? []) + [f.value])
+                case "$pull":
+                    guard schema[f.key] == .objectArray else { return .error(400, "$pull needs an array field") }
+                    doc[f.key] = .array((doc[f.key]?.arrayValue ?? []).filter { $0 != f.value })
+                default:
+                    return .error(400, "unsupported operator \(op.key)")
+                }
+            }
+        }
+        doc["updaterId"] = .string(userId ?? "public"); doc["updatedAt"] = .string(now)
+        collections[name]![i] = doc
+        return .json(200, .object(doc))
+    }
+}
+
+extension ISO8601DateFormatter {
+    nonisolated(unsafe) static let withMillis: ISO8601DateFormatter = {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f
+    }()
+}

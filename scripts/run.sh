@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Runs the whole thing locally: the upstream stand-ins (CRUD, Bandyer, auth0-client), the
+# app on a unix socket, and nginx in front on 127.0.0.1:8080 with the shipped config.
+# MODE=standalone (default) or MODE=auth0. Ctrl-C stops everything.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+mode=${MODE:-standalone}
+listen=${LISTEN:-127.0.0.1:8080}
+emulator_port=${EMULATOR_PORT:-8090}
+"$root/scripts/install-deps.sh"
+swift build
+bin=$(swift build --show-bin-path)
+dir="$root/.build/run"
+rm -rf "$dir"; mkdir -p "$dir"
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+export BANDYER_API_SECRET_KEY=local-bandyer-key
+"$bin/upstream-emulator" --port "$emulator_port" > "$dir/emulator.out" 2> "$dir/emulator.log" &
+pids+=($!)
+for _ in $(seq 100); do grep -q listening "$dir/emulator.out" 2>/dev/null && break; sleep 0.1; done
+up="http://127.0.0.1:$emulator_port"
+
+app_env=(BANDYER_BASE_URL="$up/bandyer" CRUD_SERVICE_URL="$up/crud" LOG_LEVEL="${LOG_LEVEL:-info}")
+if [ "$mode" = auth0 ]; then
+    app_env+=(AUTH_SERVICE="$up/auth0" DEFAULT_CLIENT_TYPE=frontend)
+    curl -fsS -X PUT "$up/_control/auth0/users" -H 'content-type: application/json' -d '[
+      {"user_id":"auth0|dr-who","name":"Dr Who","groups":["doctor"]},
+      {"user_id":"auth0|pat-1","name":"Pat One","app_metadata":{"groups":["patient"]}}]'
+fi
+env "${app_env[@]}" "$bin/teleconsultation-backend" --socket "$dir/app.sock" 2> "$dir/app.log" &
+pids+=($!)
+for _ in $(seq 100); do [ -S "$dir/app.sock" ] && break; sleep 0.1; done
+"$root/scripts/nginx-local.sh" "$dir/nginx" "$dir/app.sock" "$listen"
+nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" &
+pids+=($!)
+B="http://$listen/api/v1/telecons-be"
+for _ in $(seq 100); do curl -fsS "$B/-/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+
+start=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+end=$(date -u -d '+30 min' +%Y-%m-%dT%H:%M:%S.000Z)
+if [ "$mode" = auth0 ]; then
+    doctor='{"userExternalId":"auth0|dr-who"}'; patient='{"userExternalId":"auth0|pat-1"}'; d=auth0%7Cdr-who; p=auth0%7Cpat-1
+    dh='auth0|dr-who'; ph='auth0|pat-1'
+else
+    doctor='{"userExternalId":"dr-who","groups":["doctor"],"fullName":"Dr Who"}'
+    patient='{"userExternalId":"pat-1","groups":["patient"],"fullName":"Pat One"}'
+    dh=dr-who; ph=pat-1
+fi
+cat <<TXT
+
+teleconsultation-backend is up ($mode mode), behind nginx on http://$listen
+  API:      $B/teleconsultation
+  health:   $B/-/healthz     OpenAPI: $B/documentation/json
+  logs:     $dir/app.log (app), $dir/emulator.log, $dir/nginx/nginx-error.log
+  stand-ins: $up  (state: $up/_control/state, request log: $up/_control/requests)
+
+Walk-through (paste in another terminal):
+
+B=$B
+# 1. create a teleconsultation with one of its two participants known
+ID=\$(curl -s -X POST \$B/teleconsultation -H 'content-type: application/json' \\
+  -d '{"participants":{"number":2,"data":[$doctor]},"start_date":"$start","end_date":"$end"}' \\
+  | sed 's/.*"roomId":"\\([0-9a-f]*\\)".*/\\1/'); echo "roomId=\$ID"
+# 2. the doctor asks for a link: no room yet, so accessLinkURL is null
+curl -s \$B/teleconsultation/\$ID -H 'miauserid: $dh'; echo
+# 3. add the missing participant: the Bandyer room is created now
+curl -s -o /dev/null -w '%{http_code}\\n' -X POST \$B/teleconsultation/\$ID/participants/data \\
+  -H 'content-type: application/json' -d '$patient'
+# 4. each person gets a personal link
+curl -s \$B/teleconsultation/\$ID -H 'miauserid: $dh'; echo
+curl -s \$B/teleconsultation/\$ID -H 'miauserid: $ph'; echo
+# 5. a stranger is refused, then the teleconsultation is deleted
+curl -s \$B/teleconsultation/\$ID -H 'miauserid: someone-else'; echo
+curl -s -o /dev/null -w '%{http_code}\\n' -X DELETE \$B/teleconsultation/\$ID
+
+Ctrl-C stops everything.
+TXT
+wait
