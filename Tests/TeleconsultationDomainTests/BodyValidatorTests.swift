@@ -1,0 +1,95 @@
+import StrictJSON
+import Testing
+@testable import TeleconsultationDomain
+
+@Suite struct BodyValidatorTests {
+    func create(_ json: String, _ mode: OperatingMode = .standalone) throws(ValidationError) -> TeleconsultationInput {
+        try BodyValidator.creation(try BodyValidator.parse(Array(json.utf8)), mode: mode)
+    }
+
+    func message(_ json: String, _ mode: OperatingMode = .standalone) -> String? {
+        do { _ = try create(json, mode); return nil } catch { return error.message }
+    }
+
+    static let dates = #""start_date":"2026-06-01T10:00:00.000Z","end_date":"2026-06-01T11:00:00Z""#
+    static let doctor = #"{"userExternalId":"d","groups":["doctor"],"fullName":"Dr D","language":"it"}"#
+
+    @Test func acceptsAStandaloneBody() throws {
+        let input = try create(#"{"participants":{"number":2,"data":[\#(Self.doctor)]},\#(Self.dates)}"#)
+        #expect(input.participants == ParticipantsInput(number: 2, data: [ParticipantInput(userExternalId: "d", groups: ["doctor"], fullName: "Dr D", language: "it")]))
+        #expect(input.endDate == Timestamp(iso: "2026-06-01T11:00:00.000Z"))
+    }
+
+    @Test func acceptsOlderAndNewerFieldNames() throws {
+        let input = try create(#"{"participants":{"number":2,"data":[{"userId":"d","group":"doctor","fullName":"D"}]},\#(Self.dates)}"#)
+        #expect(input.participants?.data.first == ParticipantInput(userExternalId: "d", groups: ["doctor"], fullName: "D"))
+    }
+
+    @Test func auth0AcceptsAnArrayOfIds() throws {
+        let input = try create(#"{"participants":["a","b","c"],\#(Self.dates)}"#, .auth0)
+        #expect(input.participants?.number == 3)
+        #expect(input.participants?.data.map(\.userExternalId) == ["a", "b", "c"])
+    }
+
+    @Test(arguments: [
+        (#"[]"#, "body must be object"),
+        (#""#, "body must be object"),
+        (#"{"participants":{"number":2,"data":[]},"start_date":"2026-06-01T10:00:00.000Z"}"#, "body must have required property 'end_date'"),
+        (#"{"participants":{"number":1,"data":[]},\#(dates)}"#, "body/participants/number must be >= 2"),
+        (#"{"participants":{"number":26,"data":[]},\#(dates)}"#, "body/participants/number must be <= 25"),
+        (#"{"participants":{"number":2.5,"data":[]},\#(dates)}"#, "body/participants/number must be integer"),
+        (#"{"participants":{"number":"2","data":[]},\#(dates)}"#, "body/participants/number must be integer"),
+        (#"{"participants":{"number":2,"data":[]},\#(dates),"extra":1}"#, "body must NOT have additional property 'extra'"),
+        (#"{"participants":{"number":2,"data":[],"x":1},\#(dates)}"#, "body/participants must NOT have additional property 'x'"),
+        (#"{"participants":{"number":2,"data":[\#(doctor),\#(doctor)]},\#(dates)}"#, "body/participants/data/1/userExternalId must be unique: participant d appears twice"),
+        (#"{"participants":{"number":2,"data":[\#(doctor),\#(doctor),\#(doctor)]},\#(dates)}"#, "body/participants/data must NOT have more than 2 items (body/participants/number)"),
+        (#"{"participants":{"number":2,"data":[{"userExternalId":"d","fullName":"D"}]},\#(dates)}"#, "body/participants/data/0 must have required property 'groups'"),
+        (#"{"participants":{"number":2,"data":[{"userExternalId":"d","groups":[]," fullName":"D"}]},\#(dates)}"#, "body/participants/data/0 must NOT have additional property ' fullName'"),
+        (#"{"participants":{"number":2,"data":[{"userExternalId":"d","groups":[],"fullName":"D"}]},\#(dates)}"#, "body/participants/data/0/groups must NOT have fewer than 1 items"),
+        (#"{"participants":{"number":2,"data":[{"userExternalId":"d","groups":["doctor"]}]},\#(dates)}"#, "body/participants/data/0 must have required property 'fullName'"),
+        (#"{"participants":{"number":2,"data":[{"userExternalId":"d","userId":"e","groups":["doctor"],"fullName":"D"}]},\#(dates)}"#, "body/participants/data/0 must have only one of 'userExternalId' and 'userId'"),
+        (#"{"participants":{"number":2,"data":[{"userExternalId":"d","groups":["doctor"],"group":"doctor","fullName":"D"}]},\#(dates)}"#, "body/participants/data/0 must have only one of 'groups' and 'group'"),
+        (#"{"participants":{"number":2,"data":[{"userExternalId":5,"groups":["doctor"],"fullName":"D"}]},\#(dates)}"#, "body/participants/data/0/userExternalId must be string"),
+        (#"{"participants":["a","b"],\#(dates)}"#, "body/participants must be object (an array of user ids needs auth0 mode)"),
+        (#"{"participants":{"number":2,"data":[]},"start_date":"2026-02-30T10:00:00.000Z","end_date":"2026-03-01T10:00:00.000Z"}"#, "body/start_date must be a valid date-time YYYY-MM-DDTHH:mm:ss.sssZ"),
+        (#"{"participants":{"number":2,"data":[]},"start_date":"2026-06-01T10:00:00.000Z","end_date":"2026-06-01T10:00:00.000Z"}"#, "body/end_date must be after body/start_date"),
+        (#"{"participants":{"number":2,"number":3,"data":[]},\#(dates)}"#, "body/participants must NOT have duplicate key 'number'"),
+        (#"{"participants":"#, "body is not valid JSON: unexpected end of input at offset 16"),
+    ])
+    func refusesWithAMessageNamingTheField(_ json: String, _ expected: String) {
+        #expect(message(json) == expected)
+    }
+
+    @Test func auth0ModeRefusesGroupsAndNames() {
+        #expect(message(#"{"participants":{"number":2,"data":[\#(Self.doctor)]},\#(Self.dates)}"#, .auth0)
+            == "body/participants/data/0/groups is not allowed in auth0 mode: it comes from auth0-client")
+        #expect(message(#"{"participants":["a"],\#(Self.dates)}"#, .auth0) == "body/participants must NOT have fewer than 2 items")
+    }
+
+    @Test func deepNestingIsA400NotACrash() {
+        let deep = #"{"participants":"# + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + "}"
+        #expect(message(deep) == "body must NOT be nested deeper than 64 levels")
+    }
+
+    @Test func updateNeedsAtLeastOneField() throws {
+        #expect(throws: ValidationError("body must have at least one of 'participants', 'start_date', 'end_date'")) {
+            try BodyValidator.update(try BodyValidator.parse(Array("{}".utf8)), mode: .standalone)
+        }
+        let input = try BodyValidator.update(try BodyValidator.parse(Array(#"{"end_date":"2026-06-01T11:00:00Z"}"#.utf8)), mode: .standalone)
+        #expect(input.participants == nil && input.startDate == nil && input.endDate != nil)
+    }
+
+    @Test func participantBodyHasTheSameItemRules() throws {
+        let p = try BodyValidator.participant(try BodyValidator.parse(Array(#"{"userExternalId":"x","language":"en"}"#.utf8)), mode: .auth0)
+        #expect(p == ParticipantInput(userExternalId: "x", language: "en"))
+        #expect(throws: ValidationError("body must have required property 'userExternalId'")) {
+            try BodyValidator.participant(try BodyValidator.parse(Array(#"{"language":"en"}"#.utf8)), mode: .auth0)
+        }
+    }
+
+    @Test func longAndOddExternalIdsAreKeptExactly() throws {
+        let id = #"a"$ne{}é😀"# + String(repeating: "x", count: 2040)
+        let body: JSONValue = ["userExternalId": .string(id), "groups": ["doctor"], "fullName": "D"]
+        #expect(try BodyValidator.participant(body, mode: .standalone).userExternalId == id)
+    }
+}
