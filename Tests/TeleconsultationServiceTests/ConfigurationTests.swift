@@ -1,0 +1,106 @@
+import Testing
+@testable import TeleconsultationDomain
+@testable import TeleconsultationService
+
+@Suite struct ConfigurationTests {
+    let required = ["BANDYER_API_SECRET_KEY": "secret", "BANDYER_BASE_URL": "https://sandbox.bandyer.com/rest/"]
+
+    func load(_ extra: [String: String], file: String? = nil) throws(ConfigurationError) -> Configuration {
+        var env = required
+        for (k, v) in extra { env[k] = v }
+        return try Configuration.load(environment: env, readFile: { _ in
+            guard let file else { throw ConfigurationError(key: "x", reason: "missing") }
+            return Array(file.utf8)
+        })
+    }
+
+    func failure(_ extra: [String: String], file: String? = nil) -> ConfigurationError? {
+        do { _ = try load(extra, file: file); return nil } catch { return error }
+    }
+
+    @Test func everyDefault() throws {
+        let c = try load([:])
+        #expect(c.bandyerBaseURL == "https://sandbox.bandyer.com/rest")
+        #expect(c.crudServiceURL == "http://crud-service")
+        #expect(c.teleconsultationsCRUDName == "teleconsultations")
+        #expect(c.userIdMapCRUDName == "teleconsultation-users")
+        #expect(c.authServiceURL == nil && !c.isAuth0Mode)
+        #expect(c.defaultClientType == nil)
+        #expect(c.unlimitedTeleconsultation && c.liveTeleconsultation)
+        #expect(c.immutablePeriodMilliseconds == 0)
+        #expect(c.userIdHeaderKey == "miauserid")
+        #expect(c.additionalHeadersToProxy.isEmpty)
+        #expect(c.logLevel == .info)
+        #expect(c.basePath == "/api/v1/telecons-be")
+        #expect(c.timeouts.crud == .seconds(10) && c.timeouts.bandyer == .seconds(10) && c.timeouts.authService == .seconds(10))
+        #expect(c.timeouts.request == .seconds(30) && c.timeouts.shutdown == .seconds(30))
+        #expect(c.maxBodyBytes == 1 << 20 && c.maxInFlight == 1024)
+        #expect(c.privileges == .default)
+        #expect(c.userIdPathInRequest == [.init(from: .object, extract: "headers"), .init(from: .object, extract: "miauserid")])
+        #expect(c.socket == nil)
+    }
+
+    @Test func overridesAndModes() throws {
+        let c = try load(["AUTH_SERVICE": "auth0-client", "UPSTREAM_TIMEOUT_MS": "500", "CRUD_TIMEOUT_MS": "200",
+                          "UNLIMITED_TELECONSULTATION": "0", "LIVE_TELECONSULTATION": "false", "USERID_HEADER_KEY": "X-User",
+                          "ADDITIONAL_HEADERS_TO_PROXY": "Cookie, authorization", "BASE_PATH": "/api/", "IMMUTABLE_PERIOD_MS": "60000"])
+        #expect(c.authServiceURL == "http://auth0-client" && c.isAuth0Mode)
+        #expect(c.timeouts.crud == .milliseconds(200) && c.timeouts.bandyer == .milliseconds(500))
+        #expect(!c.unlimitedTeleconsultation && !c.liveTeleconsultation)
+        #expect(c.userIdHeaderKey == "x-user")
+        #expect(c.additionalHeadersToProxy == ["cookie", "authorization"])
+        #expect(c.basePath == "/api")
+        #expect(c.immutablePeriodMilliseconds == 60_000)
+    }
+
+    @Test(arguments: [
+        (["BANDYER_API_SECRET_KEY": ""], "BANDYER_API_SECRET_KEY"),
+        (["BANDYER_BASE_URL": "ftp://x"], "BANDYER_BASE_URL"),
+        (["UNLIMITED_TELECONSULTATION": "yes"], "UNLIMITED_TELECONSULTATION"),
+        (["LIVE_TELECONSULTATION": "TRUE"], "LIVE_TELECONSULTATION"),
+        (["IMMUTABLE_PERIOD_MS": "-1"], "IMMUTABLE_PERIOD_MS"),
+        (["UPSTREAM_TIMEOUT_MS": "soon"], "UPSTREAM_TIMEOUT_MS"),
+        (["LOG_LEVEL": "verbose"], "LOG_LEVEL"),
+        (["BASE_PATH": "api"], "BASE_PATH"),
+        (["TELECONSULTATIONS_CRUD_NAME": "a/b"], "TELECONSULTATIONS_CRUD_NAME"),
+        (["CRUD_SERVICE_URL": "crud"], "CRUD_SERVICE_URL"),
+        (["MAX_BODY_BYTES": "0"], "MAX_BODY_BYTES"),
+        (["TELECONSULTATION_SERVICE_CONFIG_PATH": "/nope"], "TELECONSULTATION_SERVICE_CONFIG_PATH"),
+    ])
+    func rejectionsNameTheKey(_ env: [String: String], _ key: String) {
+        var e = required
+        for (k, v) in env { e[k] = v }
+        do {
+            _ = try Configuration.load(environment: e, readFile: { _ in throw ConfigurationError(key: "", reason: "") })
+            Issue.record("accepted \(env)")
+        } catch {
+            #expect(error.key == key)
+        }
+    }
+
+    @Test func readsAndValidatesTheConfigFile() throws {
+        let file = #"""
+        {"privileges":{"plus":{"groups":["doctor","admin"],"tools":{"chat":true,"whiteboard":false}},"basic":{"groups":["patient"]}},
+         "userIdPathInRequest":[{"from":"object","extract":"headers"},{"from":"object","extract":"x-id"}],
+         "environment":"sandbox","mode":"x","theme":{"light":{"primaryColor":"#fff"}},"companyLogo":{"url":"https://l"}}
+        """#
+        let c = try load(["TELECONSULTATION_SERVICE_CONFIG_PATH": "/cfg.json"], file: file)
+        #expect(c.privileges.plus.groups == ["doctor", "admin"])
+        #expect(c.privileges.plus.tools?.json == ["chat": true, "whiteboard": false])
+        #expect(c.privileges.basic.tools == nil)
+        #expect(c.userIdPathInRequest.last == .init(from: .object, extract: "x-id"))
+    }
+
+    @Test(arguments: [
+        (#"{"privileges":{"plus":{"groups":["d"]}}}"#, "TELECONSULTATION_SERVICE_CONFIG_PATH privileges.basic"),
+        (#"{"privileges":{"plus":{"groups":[]},"basic":{"groups":["p"]}}}"#, "TELECONSULTATION_SERVICE_CONFIG_PATH privileges.plus.groups"),
+        (#"{"privileges":{"plus":{"groups":["d"],"tools":{"laser":true}},"basic":{"groups":["p"]}}}"#, "TELECONSULTATION_SERVICE_CONFIG_PATH privileges.plus.tools.laser"),
+        (#"{"privileges":{"plus":{"groups":["d"]},"basic":{"groups":["p"]}},"colour":1}"#, "TELECONSULTATION_SERVICE_CONFIG_PATH colour"),
+        (#"{"privileges":{"plus":{"groups":["d"]},"basic":{"groups":["p"]}},"environment":"staging"}"#, "TELECONSULTATION_SERVICE_CONFIG_PATH environment"),
+        (#"{"privileges":{"plus":{"groups":["d"]},"basic":{"groups":["p"]}},"userIdPathInRequest":[{"from":"xml","extract":"a"}]}"#, "TELECONSULTATION_SERVICE_CONFIG_PATH userIdPathInRequest.0.from"),
+        (#"{"privileges":1,"privileges":2}"#, "TELECONSULTATION_SERVICE_CONFIG_PATH"),
+    ])
+    func configFileRejectionsNameTheKey(_ file: String, _ key: String) {
+        #expect(failure(["TELECONSULTATION_SERVICE_CONFIG_PATH": "/cfg.json"], file: file)?.key == key)
+    }
+}
