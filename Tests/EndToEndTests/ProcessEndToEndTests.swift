@@ -1,0 +1,108 @@
+import Foundation
+import Glibc
+import StrictJSON
+import Testing
+
+/// Start-up, socket activation, shutdown and the systemd units, with the real binary.
+@Suite struct ProcessEndToEndTests {
+    @Test func startUpIsRefusedOnABadConfigWithOneClearLine() throws {
+        let dir = tempDir("badconfig")
+        try Data(#"{"privileges":{"plus":{"groups":["doctor"]},"basic":{"groups":["patient"]}},"colour":"red"}"#.utf8)
+            .write(to: URL(fileURLWithPath: dir + "/config.json"))
+        let cases: [([String: String], String)] = [
+            (["BANDYER_BASE_URL": "http://b"], "BANDYER_API_SECRET_KEY"),
+            (["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://b", "TELECONSULTATION_SERVICE_CONFIG_PATH": dir + "/config.json"],
+             "TELECONSULTATION_SERVICE_CONFIG_PATH colour"),
+            (["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://b", "UNLIMITED_TELECONSULTATION": "maybe", "LOG_LEVEL": "silent"],
+             "UNLIMITED_TELECONSULTATION"),
+        ]
+        for (env, key) in cases {
+            let child = try Child(Paths.app, ["--socket", dir + "/x.sock"], env: env.merging(["BANDYER_API_SECRET_KEY": env["BANDYER_API_SECRET_KEY"] ?? ""]) { a, _ in a },
+                                  dir: dir, name: "bad")
+            #expect(child.waitForExit(timeout: 10) == 1)
+            let lines = child.stderr.split(separator: "\n")
+            #expect(lines.count == 1, "\(child.stderr)")
+            let line = try JSONParser.parse(String(lines.first ?? ""))
+            #expect(line["level"] == 60)
+            #expect(line["key"]?.stringValue == key)
+            #expect(child.stdout.isEmpty)
+        }
+    }
+
+    @Test func checkConfigExitsWithoutServing() throws {
+        let dir = tempDir("check")
+        let ok = try Child(Paths.app, ["--check-config"], env: ["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://b"], dir: dir, name: "ok")
+        #expect(ok.waitForExit() == 0)
+        let bad = try Child(Paths.app, ["--check-config"], env: ["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "nope"], dir: dir, name: "bad")
+        #expect(bad.waitForExit() == 1)
+        #expect(bad.stderr.contains("BANDYER_BASE_URL"))
+    }
+
+    /// A listening unix socket held by this process, as systemd holds it.
+    func listeningSocket(_ path: String) -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in path.utf8.enumerated() { raw[i] = b }
+        }
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        listen(fd, 128)
+        return fd
+    }
+
+    func fastCGIGet(_ socket: String, _ uri: String) throws -> String {
+        try run("/usr/bin/cgi-fcgi", ["-bind", "-connect", socket], env: ["REQUEST_METHOD": "GET", "REQUEST_URI": uri]).1
+    }
+
+    @Test func servesTheSocketOnFd0AndASecondInstanceTakesOver() throws {
+        let dir = tempDir("fd0")
+        let path = dir + "/held.sock"
+        let fd = listeningSocket(path)
+        defer { close(fd) }
+        let env = ["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://127.0.0.1:9/b"]
+        let first = try Child(Paths.app, [], env: env, dir: dir, name: "first", stdin: FileHandle(fileDescriptor: fd, closeOnDealloc: false))
+        #expect(waitUntil { first.stderr.contains("listening") })
+        #expect(try fastCGIGet(path, "/-/healthz").contains("Status: 200 OK"))
+        first.signal(SIGTERM)
+        #expect(first.waitForExit() == 0)
+        // The socket outlives the first instance (never shutdown()): a new one serves it.
+        let second = try Child(Paths.app, [], env: env, dir: dir, name: "second", stdin: FileHandle(fileDescriptor: fd, closeOnDealloc: false))
+        #expect(waitUntil { second.stderr.contains("listening") })
+        #expect(try fastCGIGet(path, "/api/v1/telecons-be/-/ready").contains(#""status":"OK""#))
+        second.stop()
+    }
+
+    @Test func sigtermLetsRequestsInFlightFinish() async throws {
+        try await withStack("sigterm") { s in
+            // Every CRUD read takes 1.5 s: the requests are in flight when SIGTERM arrives.
+            try await s.fault(#"{"service":"crud","method":"GET","delayMs":1500}"#)
+            let id = "aaaaaaaaaaaaaaaaaaaaaaaa"
+            let results = try await withThrowingTaskGroup(of: HTTPAnswer.self) { group in
+                for _ in 0..<20 { group.addTask { try await s.call("GET", "/teleconsultation/\(id)", headers: ["miauserid": "u"]) } }
+                try await Task.sleep(for: .milliseconds(500))
+                s.app?.signal(SIGTERM)
+                var all: [HTTPAnswer] = []
+                for try await r in group { all.append(r) }
+                return all
+            }
+            #expect(results.count == 20)
+            #expect(results.allSatisfy { $0.status == 404 && $0.json?["error"] == .string("Room with id \(id) not found on CRUD") },
+                    "\(results.map(\.status))")
+            #expect(s.app?.waitForExit() == 0)
+            #expect(s.app?.stderr.contains("\"msg\":\"stopped\"") == true)
+        }
+    }
+
+    @Test func systemdUnitsVerifyCleanly() throws {
+        let dir = tempDir("systemd")
+        for name in ["teleconsultation-backend.socket", "teleconsultation-backend.service"] {
+            var text = try String(contentsOfFile: Paths.root + "/deploy/systemd/" + name, encoding: .utf8)
+            text = text.replacingOccurrences(of: "/usr/local/bin/teleconsultation-backend", with: Paths.app)
+            try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
+        }
+        let (code, output) = try run("/usr/bin/systemd-analyze", ["verify", dir + "/teleconsultation-backend.socket", dir + "/teleconsultation-backend.service"])
+        #expect(code == 0)
+        #expect(output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "systemd-analyze verify: \(output)")
+    }
+}

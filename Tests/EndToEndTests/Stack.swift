@@ -1,0 +1,250 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Glibc
+import StrictJSON
+import Testing
+
+/// Paths of the package and its built binaries.
+enum Paths {
+    static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+    static let bin = ProcessInfo.processInfo.environment["BIN_PATH"] ?? root + "/.build/debug"
+    static let app = bin + "/teleconsultation-backend"
+    static let emulator = bin + "/upstream-emulator"
+}
+
+/// A free TCP port on loopback (bound then released).
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+func tempDir(_ name: String) -> String {
+    let dir = NSTemporaryDirectory() + "tcb-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+/// A child process with its stderr captured to a file.
+final class Child: @unchecked Sendable {
+    let process = Process()
+    let stderrPath: String
+    let stdoutPath: String
+
+    init(_ path: String, _ args: [String], env: [String: String], dir: String, name: String, stdin: FileHandle? = nil) throws {
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = args
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LISTEN_") }
+        for (k, v) in env { environment[k] = v }
+        process.environment = environment
+        stderrPath = "\(dir)/\(name).err"
+        stdoutPath = "\(dir)/\(name).out"
+        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
+        if let stdin { process.standardInput = stdin }
+        try process.run()
+    }
+
+    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+    var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+
+    func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+
+    /// Waits for the exit; nil when it did not exit in time (then it is killed).
+    func waitForExit(timeout: Double = 20) -> Int32? {
+        let end = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < end { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit(); return nil }
+        return process.terminationStatus
+    }
+
+    func stop() {
+        if process.isRunning { signal(SIGTERM); _ = waitForExit(timeout: 10) }
+    }
+}
+
+func waitUntil(timeout: Double = 15, _ condition: () -> Bool) -> Bool {
+    let end = Date().addingTimeInterval(timeout)
+    while Date() < end {
+        if condition() { return true }
+        usleep(20_000)
+    }
+    return false
+}
+
+struct HTTPAnswer: Sendable {
+    var status: Int
+    var headers: [String: String]
+    var body: [UInt8]
+    var text: String { String(decoding: body, as: UTF8.self) }
+    var json: JSONValue? { try? JSONParser.parse(body) }
+}
+
+/// Plain HTTP over loopback.
+func http(_ method: String, _ url: String, headers: [String: String] = [:], body: String? = nil, bytes: [UInt8]? = nil,
+          timeout: Double = 30) async throws -> HTTPAnswer {
+    var request = URLRequest(url: URL(string: url)!)
+    request.httpMethod = method
+    request.timeoutInterval = timeout
+    for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+    if let body { request.httpBody = Data(body.utf8); if headers["content-type"] == nil { request.setValue("application/json", forHTTPHeaderField: "content-type") } }
+    if let bytes { request.httpBody = Data(bytes) }
+    let (data, response) = try await Stack.session.data(for: request)
+    let r = response as! HTTPURLResponse
+    var h: [String: String] = [:]
+    for (k, v) in r.allHeaderFields { h[String(describing: k).lowercased()] = String(describing: v) }
+    return HTTPAnswer(status: r.statusCode, headers: h, body: Array(data))
+}
+
+/// The emulator, the real app binary on a unix socket, and nginx with the shipped config.
+final class Stack: @unchecked Sendable {
+    static let session: URLSession = {
+        let c = URLSessionConfiguration.ephemeral
+        c.httpMaximumConnectionsPerHost = 512
+        c.timeoutIntervalForRequest = 60
+        return URLSession(configuration: c)
+    }()
+
+    let dir: String
+    let emulator: Child
+    var app: Child?
+    var nginx: Child?
+    let emulatorURL: String
+    let port: Int
+    let socketPath: String
+    var appEnv: [String: String]
+
+    var base: String { "http://127.0.0.1:\(port)/api/v1/telecons-be" }
+
+    static let key = "e2e-bandyer-key"
+
+    init(name: String, auth0: Bool = false, env: [String: String] = [:]) throws {
+        dir = tempDir(name)
+        emulator = try Child(Paths.emulator, ["--port", "0"], env: ["BANDYER_API_SECRET_KEY": Self.key], dir: dir, name: "emulator")
+        let emulator = self.emulator
+        guard waitUntil({ emulator.stdout.contains("listening on") }),
+              let portText = emulator.stdout.split(separator: ":").last?.trimmingCharacters(in: .whitespacesAndNewlines),
+              let emulatorPort = Int(portText)
+        else { throw StackError("emulator did not start: \(emulator.stderr)") }
+        emulatorURL = "http://127.0.0.1:\(emulatorPort)"
+        socketPath = dir + "/app.sock"
+        appEnv = ["BANDYER_API_SECRET_KEY": Self.key, "BANDYER_BASE_URL": "\(emulatorURL)/bandyer",
+                  "CRUD_SERVICE_URL": "\(emulatorURL)/crud", "LOG_LEVEL": "info", "UPSTREAM_TIMEOUT_MS": "2000"]
+        if auth0 { appEnv["AUTH_SERVICE"] = "\(emulatorURL)/auth0" }
+        for (k, v) in env { appEnv[k] = v }
+        port = freePort()
+        try startApp()
+        try startNginx()
+    }
+
+    func startApp(extraArgs: [String] = []) throws {
+        let child = try Child(Paths.app, ["--socket", socketPath] + extraArgs, env: appEnv, dir: dir, name: "app-\(UInt16.random(in: 0...9999))")
+        app = child
+        let path = socketPath
+        guard waitUntil({ FileManager.default.fileExists(atPath: path) && child.stderr.contains("listening") }) else {
+            throw StackError("app did not start: \(child.stderr)")
+        }
+    }
+
+    func startNginx() throws {
+        let script = Process()
+        script.executableURL = URL(fileURLWithPath: "/bin/bash")
+        script.arguments = [Paths.root + "/scripts/nginx-local.sh", dir + "/nginx", socketPath, "127.0.0.1:\(port)"]
+        try script.run()
+        script.waitUntilExit()
+        let n = try Child("/usr/sbin/nginx", ["-p", dir + "/nginx", "-c", dir + "/nginx/nginx.conf"], env: [:], dir: dir, name: "nginx")
+        nginx = n
+        let url = "http://127.0.0.1:\(port)/"
+        guard waitUntil({ (try? Data(contentsOf: URL(string: url)!)) != nil || n.stderr.contains("emerg") || Self.portOpen(self.port) }) else {
+            throw StackError("nginx did not start: \(n.stderr)")
+        }
+    }
+
+    static func portOpen(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
+    }
+
+    func stop() {
+        app?.stop()
+        nginx?.signal(SIGQUIT); _ = nginx?.waitForExit(timeout: 5)
+        emulator.stop()
+    }
+
+    // MARK: the API
+
+    func call(_ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:]) async throws -> HTTPAnswer {
+        try await http(method, base + path, headers: headers, body: body)
+    }
+
+    // MARK: the stand-ins' control API
+
+    func control(_ method: String, _ path: String, _ body: String? = nil) async throws -> HTTPAnswer {
+        try await http(method, emulatorURL + "/_control" + path, body: body)
+    }
+
+    func reset() async throws { _ = try await control("POST", "/reset") }
+    func state() async throws -> JSONValue { try #require(try await control("GET", "/state").json) }
+    func requests() async throws -> [JSONValue] { try #require(try await control("GET", "/requests").json?.arrayValue) }
+    func fault(_ json: String) async throws { _ = try await control("POST", "/faults", json) }
+    func seedAuth0(_ json: String) async throws { _ = try await control("PUT", "/auth0/users", json) }
+
+    func teleconsultations() async throws -> [JSONValue] { try await state()["crud"]?["teleconsultations"]?.arrayValue ?? [] }
+    func rooms() async throws -> [JSONValue] { try await state()["bandyer"]?["rooms"]?.arrayValue ?? [] }
+}
+
+struct StackError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+/// Runs `body` with a fresh stack, stopping it whatever happens.
+func withStack<T>(_ name: String, auth0: Bool = false, env: [String: String] = [:], _ body: (Stack) async throws -> T) async throws -> T {
+    let stack = try Stack(name: name, auth0: auth0, env: env)
+    do {
+        let v = try await body(stack)
+        stack.stop()
+        return v
+    } catch {
+        stack.stop()
+        throw error
+    }
+}
+
+/// Runs a command, returning its exit code and combined output.
+@discardableResult
+func run(_ path: String, _ args: [String], env: [String: String] = [:]) throws -> (Int32, String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = args
+    var e = ProcessInfo.processInfo.environment
+    for (k, v) in env { e[k] = v }
+    p.environment = e
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = pipe
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+}
