@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing (apt packages, the PyPI tools into .build/venv),
+# builds once (debug, with tests), then runs the unit and end-to-end suites.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+start=$(date +%s)
+
+"$root/scripts/install-deps.sh"
+
+# PyPI tools the end-to-end tests call: the OpenAPI validator.
+if [ ! -x .build/venv/bin/python ] || ! .build/venv/bin/python -c "import openapi_spec_validator" 2>/dev/null; then
+    mkdir -p .build
+    python3 -m venv .build/venv
+    .build/venv/bin/pip install -q --disable-pip-version-check "openapi-spec-validator>=0.7"
+fi
+
+echo "== build (debug, with tests)"
+swift build --build-tests
+built=$(date +%s)
+echo "== build took $((built - start)) s"
+
+echo "== tests"
+BIN_PATH="$(swift build --show-bin-path)" swift test --skip-build
+echo "== tests took $(( $(date +%s) - built )) s (total $(( $(date +%s) - start )) s)"
