@@ -53,7 +53,11 @@ public final class FastCGIServer: Sendable {
 
     private struct State {
         var stopping = false
+        /// Connections accepted and not yet answered (queued, being read, or in a task).
         var inFlight = 0
+        /// Requests handed to a task: "METHOD URI", for the shutdown report.
+        var active: [UInt64: String] = [:]
+        var nextId: UInt64 = 0
     }
 
     public init(
@@ -97,9 +101,10 @@ public final class FastCGIServer: Sendable {
         }
     }
 
-    /// Stops accepting, lets the requests in flight finish, and returns how many were
-    /// still unfinished when `timeout` ran out (0 means a clean drain).
-    public func shutdown(timeout: Duration) -> Int {
+    /// Stops accepting, lets the requests in flight finish, and returns those still
+    /// unfinished when `timeout` ran out ("METHOD URI", or "connection being read"); empty
+    /// means a clean drain.
+    public func shutdown(timeout: Duration) -> [String] {
         state.withLock { $0.stopping = true }
         var byte: UInt8 = 1
         _ = write(wakePipe.write, &byte, 1)
@@ -110,7 +115,10 @@ public final class FastCGIServer: Sendable {
             usleep(5_000)
         }
         queue.close()
-        return inFlight
+        return state.withLock { s in
+            let named = s.active.sorted { $0.key < $1.key }.map(\.value)
+            return named + Array(repeating: "connection being read", count: max(0, s.inFlight - named.count))
+        }
     }
 
     // MARK: accept
@@ -161,8 +169,11 @@ public final class FastCGIServer: Sendable {
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    private func release() {
-        state.withLock { $0.inFlight -= 1 }
+    private func release(activeId: UInt64? = nil) {
+        state.withLock {
+            $0.inFlight -= 1
+            if let activeId { $0.active[activeId] = nil }
+        }
         slots.signal()
     }
 
@@ -200,6 +211,14 @@ public final class FastCGIServer: Sendable {
             return
         }
         let box = RequestHandle(request)
+        // Method and path only: a query string may carry what logs must not.
+        let uri = params.first { $0.name == "REQUEST_URI" }?.value ?? "?"
+        let summary = (params.first { $0.name == "REQUEST_METHOD" }?.value ?? "?") + " " + String(uri.prefix { $0 != "?" })
+        let activeId = state.withLock { s in
+            s.nextId += 1
+            s.active[s.nextId] = summary
+            return s.nextId
+        }
         Task { [self] in
             let response: Response
             switch Result(catching: { () throws(FastCGIRequestMapper.MappingError) in try FastCGIRequestMapper.makeHead(params: params) }) {
@@ -213,7 +232,7 @@ public final class FastCGIServer: Sendable {
                 response = await failureResponder.respond(to: .malformedRequest("\(error)"), head: nil)
             }
             box.finish(with: FastCGIResponseWriter.serialize(response))
-            release()
+            release(activeId: activeId)
         }
     }
 

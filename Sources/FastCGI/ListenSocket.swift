@@ -49,13 +49,14 @@ public enum ListenSocket: Sendable, Equatable {
     /// Opens (or adopts) the socket; returns a listening, close-on-exec, non-blocking
     /// descriptor (non-blocking because another instance may win the race for a
     /// connection that poll() announced; accepted sockets do not inherit the flag).
-    public func open(backlog: Int32 = 1024) throws(OpenError) -> Int32 {
-        let fd = try openBlocking(backlog: backlog)
+    /// `socketGroup`: the group a unix socket created here is given (nginx's, `www-data`).
+    public func open(backlog: Int32 = 1024, socketGroup: String? = "www-data") throws(OpenError) -> Int32 {
+        let fd = try openBlocking(backlog: backlog, socketGroup: socketGroup)
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         return fd
     }
 
-    private func openBlocking(backlog: Int32) throws(OpenError) -> Int32 {
+    private func openBlocking(backlog: Int32, socketGroup: String?) throws(OpenError) -> Int32 {
         switch self {
         case .inherited(let fd):
             guard Self.isListeningSocket(fd) else { throw OpenError(description: "fd \(fd) is not a listening socket") }
@@ -86,6 +87,11 @@ public enum ListenSocket: Sendable, Equatable {
                 throw OpenError(description: "bind(\(path)): \(e)")
             }
             chmod(path, 0o660)
+            if let group = socketGroup, let entry = getgrnam(group) {
+                // nginx's workers reach the socket through its group; failing (not root) is fine
+                // when the process already runs in that group.
+                _ = chown(path, uid_t.max, entry.pointee.gr_gid)
+            }
             guard listen(fd, backlog) == 0 else {
                 let e = String(cString: strerror(errno)); close(fd)
                 throw OpenError(description: "listen(\(path)): \(e)")

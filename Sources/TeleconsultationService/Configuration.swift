@@ -49,6 +49,8 @@ public struct Configuration: Sendable {
     // Process
     public var logLevel: LogLevel
     public var socket: String?
+    /// Group given to a unix socket this process creates (nginx's workers reach it through it).
+    public var socketGroup: String
     public var maxBodyBytes: Int
     public var maxInFlight: Int
     public var fastCGIIOTimeoutMilliseconds: Int
@@ -183,7 +185,7 @@ extension Configuration {
             liveTeleconsultation: try bool("LIVE_TELECONSULTATION", default: true),
             immutablePeriodMilliseconds: try integer("IMMUTABLE_PERIOD_MS", default: 0, min: 0),
             userIdHeaderKey: userIdHeader, basePath: basePath, privileges: file.privileges,
-            userIdPathInRequest: steps, logLevel: level, socket: socket,
+            userIdPathInRequest: steps, logLevel: level, socket: socket, socketGroup: string("FCGI_SOCKET_GROUP") ?? "www-data",
             maxBodyBytes: try integer("MAX_BODY_BYTES", default: 1 << 20, min: 1, max: 64 << 20),
             maxInFlight: try integer("MAX_IN_FLIGHT", default: 1024, min: 1, max: 100_000),
             fastCGIIOTimeoutMilliseconds: try integer("FCGI_IO_TIMEOUT_MS", default: 5_000, min: 1),

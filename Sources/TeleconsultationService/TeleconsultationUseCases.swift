@@ -155,6 +155,7 @@ public struct TeleconsultationUseCases: Sendable {
                 break
             case (.noRoom, let old?):
                 updated.bandyerRoomId = nil
+                for i in updated.participants.indices { updated.participants[i].accessLinkURL = nil }
                 oldRoomToDelete = old
             case (.room(let plan), nil):
                 newRoom = try await video.createRoom(plan, context: context)

@@ -78,7 +78,7 @@ do {
 
 FastCGIServer.initializeLibrary()
 let listenFD: Int32
-do { listenFD = try listenSocket.open() } catch { StartupFailure.exit(key: "FCGI_SOCKET", reason: error.description) }
+do { listenFD = try listenSocket.open(socketGroup: configuration.socketGroup) } catch { StartupFailure.exit(key: "FCGI_SOCKET", reason: error.description) }
 
 let service = ServiceAssembly(configuration: configuration, logger: logger)
 var fcgiConfiguration = FastCGIServerConfiguration()
@@ -104,8 +104,10 @@ let signalThread = Thread {
     let abandoned = server.shutdown(timeout: configuration.timeouts.shutdown)
     if case .unix(let path) = listenSocket { unlink(path) }
     service.shutdown()
-    if abandoned > 0 {
-        logger.error("shutdown timeout: abandoning requests in flight", metadata: ["abandoned": .stringConvertible(abandoned)])
+    if !abandoned.isEmpty {
+        logger.error("shutdown timeout: abandoning requests in flight", metadata: [
+            "abandoned": .stringConvertible(abandoned.count), "requests": .array(abandoned.map { .string($0) }),
+        ])
         exit(1)
     }
     logger.info("stopped")

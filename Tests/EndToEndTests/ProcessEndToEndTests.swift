@@ -94,6 +94,22 @@ import Testing
         }
     }
 
+    @Test func drainTimeoutLogsTheAbandonedRequestsAndExits1() async throws {
+        try await withStack("abandon", env: ["SHUTDOWN_TIMEOUT_MS": "300"]) { s in
+            try await s.fault(#"{"service":"crud","method":"GET","delayMs":1800}"#)
+            let id = "bbbbbbbbbbbbbbbbbbbbbbbb"
+            async let slow = s.call("GET", "/teleconsultation/\(id)?token=secret", headers: ["miauserid": "u"])
+            try await Task.sleep(for: .milliseconds(400))
+            s.app?.signal(SIGTERM)
+            #expect(s.app?.waitForExit() == 1)
+            let log = s.app?.stderr ?? ""
+            #expect(log.contains("abandoning requests in flight") && log.contains("GET /api/v1/telecons-be/teleconsultation/\(id)"))
+            #expect(!log.contains("token=secret"))
+            // nginx tells the caller in JSON.
+            #expect(try await slow.status == 502)
+        }
+    }
+
     @Test func systemdUnitsVerifyCleanly() throws {
         let dir = tempDir("systemd")
         for name in ["teleconsultation-backend.socket", "teleconsultation-backend.service"] {

@@ -37,7 +37,7 @@ import Testing
         #expect(c.maxBodyBytes == 1 << 20 && c.maxInFlight == 1024)
         #expect(c.privileges == .default)
         #expect(c.userIdPathInRequest == [.init(from: .object, extract: "headers"), .init(from: .object, extract: "miauserid")])
-        #expect(c.socket == nil)
+        #expect(c.socket == nil && c.socketGroup == "www-data")
     }
 
     @Test func overridesAndModes() throws {
