@@ -2,10 +2,10 @@ import Foundation
 import StrictJSON
 import Testing
 
-func iso(_ offsetSeconds: Double) -> String {
+func iso(_ offsetSeconds: Double, from base: Date = Date()) -> String {
     let f = ISO8601DateFormatter()
     f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return f.string(from: Date().addingTimeInterval(offsetSeconds))
+    return f.string(from: base.addingTimeInterval(offsetSeconds))
 }
 
 let doctorJSON = #"{"userExternalId":"dr-who","groups":["doctor"],"fullName":"Dr Who","language":"en"}"#
@@ -145,10 +145,11 @@ extension Stack {
 
     @Test func patchReplacesTheRoomKeepsTheIdAndClearsItWhenIncomplete() async throws {
         try await withStack("patch", env: ["UNLIMITED_TELECONSULTATION": "false"]) { s in
-            let id = try await s.create([doctorJSON, patientJSON], start: iso(3600), end: iso(5400))
+            let base = Date()
+            let id = try await s.create([doctorJSON, patientJSON], start: iso(3600, from: base), end: iso(5400, from: base))
             let first = try #require(try await s.rooms().first)
             #expect(first["duration"] == 1800)
-            let r = try await s.call("PATCH", "/teleconsultation/\(id)", body: #"{"end_date":"\#(iso(7200))"}"#)
+            let r = try await s.call("PATCH", "/teleconsultation/\(id)", body: #"{"end_date":"\#(iso(7200, from: base))"}"#)
             #expect(r.status == 204)
             let rooms = try await s.rooms()
             #expect(rooms.count == 1 && rooms[0]["room_id"] != first["room_id"] && rooms[0]["duration"] == 3600)
@@ -157,7 +158,7 @@ extension Stack {
             // Before the join window, links are not shown.
             #expect(try await s.call("GET", "/teleconsultation/\(id)", headers: ["miauserid": "pat-1"]).json?["accessLinkURL"] == .null)
 
-            let shorter = try await s.call("PATCH", "/teleconsultation/\(id)", body: #"{"end_date":"\#(iso(3630))"}"#)
+            let shorter = try await s.call("PATCH", "/teleconsultation/\(id)", body: #"{"end_date":"\#(iso(3630, from: base))"}"#)
             #expect(shorter.status == 400 && shorter.json?["message"]?.stringValue?.contains("between 60 and 86400 seconds") == true)
 
             let incomplete = try await s.call("PATCH", "/teleconsultation/\(id)", body: #"{"participants":{"number":3,"data":[\#(doctorJSON),\#(patientJSON)]}}"#)

@@ -16,9 +16,9 @@ import Testing
             (["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://b", "UNLIMITED_TELECONSULTATION": "maybe", "LOG_LEVEL": "silent"],
              "UNLIMITED_TELECONSULTATION"),
         ]
-        for (env, key) in cases {
+        for (n, (env, key)) in cases.enumerated() {
             let child = try Child(Paths.app, ["--socket", dir + "/x.sock"], env: env.merging(["BANDYER_API_SECRET_KEY": env["BANDYER_API_SECRET_KEY"] ?? ""]) { a, _ in a },
-                                  dir: dir, name: "bad")
+                                  dir: dir, name: "bad\(n)")
             #expect(child.waitForExit(timeout: 10) == 1)
             let lines = child.stderr.split(separator: "\n")
             #expect(lines.count == 1, "\(child.stderr)")
@@ -61,13 +61,13 @@ import Testing
         let fd = listeningSocket(path)
         defer { close(fd) }
         let env = ["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://127.0.0.1:9/b"]
-        let first = try Child(Paths.app, [], env: env, dir: dir, name: "first", stdin: FileHandle(fileDescriptor: fd, closeOnDealloc: false))
+        let first = try Child(Paths.app, [], env: env, dir: dir, name: "first", stdin: fd)
         #expect(waitUntil { first.stderr.contains("listening") })
         #expect(try fastCGIGet(path, "/-/healthz").contains("Status: 200 OK"))
         first.signal(SIGTERM)
         #expect(first.waitForExit() == 0)
         // The socket outlives the first instance (never shutdown()): a new one serves it.
-        let second = try Child(Paths.app, [], env: env, dir: dir, name: "second", stdin: FileHandle(fileDescriptor: fd, closeOnDealloc: false))
+        let second = try Child(Paths.app, [], env: env, dir: dir, name: "second", stdin: fd)
         #expect(waitUntil { second.stderr.contains("listening") })
         #expect(try fastCGIGet(path, "/api/v1/telecons-be/-/ready").contains(#""status":"OK""#))
         second.stop()

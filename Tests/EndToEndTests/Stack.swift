@@ -38,43 +38,40 @@ func tempDir(_ name: String) -> String {
     return dir
 }
 
-/// A child process with its stderr captured to a file.
+/// A child process with its stdout and stderr captured to files.
 final class Child: @unchecked Sendable {
-    let process = Process()
+    let spawned: Spawned
     let stderrPath: String
     let stdoutPath: String
 
-    init(_ path: String, _ args: [String], env: [String: String], dir: String, name: String, stdin: FileHandle? = nil) throws {
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = args
+    init(_ path: String, _ args: [String], env: [String: String], dir: String, name: String, stdin: Int32? = nil) throws {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LISTEN_") }
         for (k, v) in env { environment[k] = v }
-        process.environment = environment
         stderrPath = "\(dir)/\(name).err"
         stdoutPath = "\(dir)/\(name).out"
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: stderrPath)
-        process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
-        if let stdin { process.standardInput = stdin }
-        try process.run()
+        spawned = try Spawned(path, args, environment: environment, stdout: stdoutPath, stderr: stderrPath, stdin: stdin)
     }
 
     var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
     var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+    var isRunning: Bool { spawned.isRunning }
 
-    func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+    func signal(_ sig: Int32) { kill(spawned.pid, sig) }
 
     /// Waits for the exit; nil when it did not exit in time (then it is killed).
     func waitForExit(timeout: Double = 20) -> Int32? {
         let end = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < end { usleep(10_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit(); return nil }
-        return process.terminationStatus
+        while spawned.isRunning && Date() < end { usleep(10_000) }
+        if spawned.isRunning {
+            kill(spawned.pid, SIGKILL)
+            while spawned.isRunning { usleep(10_000) }
+            return nil
+        }
+        return spawned.exitStatus
     }
 
     func stop() {
-        if process.isRunning { signal(SIGTERM); _ = waitForExit(timeout: 10) }
+        if isRunning { signal(SIGTERM); _ = waitForExit(timeout: 10) }
     }
 }
 
@@ -162,11 +159,8 @@ final class Stack: @unchecked Sendable {
     }
 
     func startNginx() throws {
-        let script = Process()
-        script.executableURL = URL(fileURLWithPath: "/bin/bash")
-        script.arguments = [Paths.root + "/scripts/nginx-local.sh", dir + "/nginx", socketPath, "127.0.0.1:\(port)"]
-        try script.run()
-        script.waitUntilExit()
+        let (code, output) = try run("/bin/bash", [Paths.root + "/scripts/nginx-local.sh", dir + "/nginx", socketPath, "127.0.0.1:\(port)"])
+        guard code == 0 else { throw StackError("nginx config: \(output)") }
         let n = try Child("/usr/sbin/nginx", ["-p", dir + "/nginx", "-c", dir + "/nginx/nginx.conf"], env: [:], dir: dir, name: "nginx")
         nginx = n
         let url = "http://127.0.0.1:\(port)/"
@@ -231,20 +225,14 @@ func withStack<T>(_ name: String, auth0: Bool = false, env: [String: String] = [
     }
 }
 
-/// Runs a command, returning its exit code and combined output.
+/// Runs a command to its end, returning its exit code and combined output.
 @discardableResult
 func run(_ path: String, _ args: [String], env: [String: String] = [:]) throws -> (Int32, String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = args
     var e = ProcessInfo.processInfo.environment
     for (k, v) in env { e[k] = v }
-    p.environment = e
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    try p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    let out = NSTemporaryDirectory() + "tcb-run-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let child = try Spawned(path, args, environment: e, stdout: out, stderr: out)
+    while child.isRunning { usleep(5_000) }
+    return (child.exitStatus ?? -1, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
 }
