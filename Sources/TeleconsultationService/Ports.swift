@@ -41,19 +41,23 @@ public struct UserMapping: Sendable, Equatable {
     }
 }
 
+/// The CRUD states we use: by-id reads see PUBLIC only.
+public enum DocumentState: String, Sendable {
+    case draft = "DRAFT", `public` = "PUBLIC", trash = "TRASH"
+}
+
 /// The teleconsultation store: the CRUD service's two collections.
 public protocol TeleconsultationStore: Sendable {
-    /// Creates a PUBLIC document; returns its `_id`.
-    func create(_ fields: JSONObject, context: UpstreamContext) async throws -> String
+    /// Creates a document in `state`; returns its `_id`.
+    func create(_ fields: JSONObject, state: DocumentState, context: UpstreamContext) async throws -> String
     /// nil when absent or not PUBLIC.
     func read(id: String, context: UpstreamContext) async throws -> JSONValue?
-    /// Ids of PUBLIC documents whose `bandyerRoomId` is `roomId`.
-    func find(bandyerRoomId: String, context: UpstreamContext) async throws -> [String]
-    /// Conditional update: applied only while the stored `version` is `expectedVersion`
-    /// (nil: a document without the field). False when the id or the condition did not match.
+    /// Conditional update of a PUBLIC document: applied only while the stored `version` is
+    /// `expectedVersion` (nil: a document without the field). False when the id or the
+    /// condition did not match.
     func update(id: String, expectedVersion: Int?, set: JSONObject, unset: [String], context: UpstreamContext) async throws -> Bool
-    /// Moves to TRASH; false when absent.
-    func trash(id: String, context: UpstreamContext) async throws -> Bool
+    /// Moves a document to `state`; false when absent.
+    func changeState(id: String, to state: DocumentState, context: UpstreamContext) async throws -> Bool
 
     /// Every map entry for one external id, oldest first.
     func mappings(externalId: String, context: UpstreamContext) async throws -> [UserMapping]

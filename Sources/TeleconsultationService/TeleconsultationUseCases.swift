@@ -62,17 +62,32 @@ public struct TeleconsultationUseCases: Sendable {
         let room = try await makeRoomIfComplete(document: document, resolved: resolved, duration: duration,
                                                 noPlusText: "Failed POST /teleconsultation: no plus user in room", context: context)
         if let room { apply(room, to: &document) }
+        return try await insertAndPublish(document, room: room, context: context, logger: logger)
+    }
+
+    /// Inserts as DRAFT (invisible to by-id reads), then publishes. An insert that fails
+    /// but lands later stays an invisible draft; a publish that fails is fenced by moving
+    /// the draft to TRASH (TRASH → PUBLIC is refused, so a late publish cannot land).
+    func insertAndPublish(_ document: Teleconsultation, room: CreatedRoom?, context: UpstreamContext, logger: Logger) async throws -> String {
+        let id: String
         do {
-            return try await store.create(document.fields, context: context)
-        } catch let error as UpstreamError where error.isTimeout && room != nil {
-            // The write may have been applied: look before undoing.
-            if let ids = try? await store.find(bandyerRoomId: room!.roomId, context: compensationContext(context)), let id = ids.first {
-                return id
-            }
-            await deleteRoom(room!.roomId, reason: "compensation", context: context, logger: logger)
-            throw error
+            id = try await store.create(document.fields, state: .draft, context: context)
         } catch {
             if let room { await deleteRoom(room.roomId, reason: "compensation", context: context, logger: logger) }
+            throw error
+        }
+        do {
+            guard try await store.changeState(id: id, to: .public, context: context) else {
+                throw UpstreamError(upstream: "crud", operation: "publish", kind: .invalidResponse("the new draft is gone"))
+            }
+            return id
+        } catch {
+            if (try? await store.changeState(id: id, to: .trash, context: compensationContext(context))) != nil {
+                if let room { await deleteRoom(room.roomId, reason: "compensation", context: context, logger: logger) }
+            } else if let room {
+                logger.error("teleconsultation may have been published though the request failed; its room is kept",
+                             metadata: ["teleconsultationId": .string(id), "bandyerRoomId": .string(room.roomId)])
+            }
             throw error
         }
     }
@@ -224,7 +239,7 @@ public struct TeleconsultationUseCases: Sendable {
 
     public func delete(roomId: String, context: UpstreamContext, logger: Logger) async throws {
         let document = try await read(roomId, context: context)
-        guard try await store.trash(id: roomId, context: context) else { throw Self.notFound(roomId) }
+        guard try await store.changeState(id: roomId, to: .trash, context: context) else { throw Self.notFound(roomId) }
         if let room = document.bandyerRoomId {
             // The teleconsultation is gone for its users; the trashed document keeps the room id for a sweep.
             await deleteRoom(room, reason: "teleconsultation deleted", context: context, logger: logger)
@@ -343,24 +358,48 @@ public struct TeleconsultationUseCases: Sendable {
                context: UpstreamContext, logger: Logger) async throws -> Bool {
         var next = updated
         next.version = (document.version ?? 0) + 1
-        var set = next.fields
-        set["version"] = .number(Double(next.version!))
         let unset = next.bandyerRoomId == nil && document.bandyerRoomId != nil ? ["bandyerRoomId"] : []
         do {
-            let applied = try await store.update(id: document.id, expectedVersion: document.version, set: set, unset: unset, context: context)
+            let applied = try await store.update(id: document.id, expectedVersion: document.version, set: next.fields, unset: unset, context: context)
             if !applied, let newRoom { await deleteRoom(newRoom.roomId, reason: "compensation", context: context, logger: logger) }
             return applied
         } catch let error as UpstreamError where error.isTimeout {
-            // The write may have been applied: re-read before undoing.
-            if let value = try? await store.read(id: document.id, context: compensationContext(context)),
-               let now = Teleconsultation(document: value), now.version == next.version, now.bandyerRoomId == next.bandyerRoomId {
-                return true
+            // The write may still land. Fence it: bump the version it is conditioned on.
+            let undo = compensationContext(context)
+            switch await fence(document, context: undo) {
+            case .fenced:
+                break
+            case .missed:
+                if let value = try? await store.read(id: document.id, context: undo), let now = Teleconsultation(document: value),
+                   now.version == next.version, now.bandyerRoomId == next.bandyerRoomId,
+                   now.participants.map(\.userExternalId) == next.participants.map(\.userExternalId) {
+                    return true  // it was applied
+                }
+            case .unknown:
+                if let newRoom {
+                    logger.error("update outcome unknown: the new room is kept",
+                                 metadata: ["teleconsultationId": .string(document.id), "bandyerRoomId": .string(newRoom.roomId)])
+                }
+                throw error
             }
             if let newRoom { await deleteRoom(newRoom.roomId, reason: "compensation", context: context, logger: logger) }
             throw error
         } catch {
             if let newRoom { await deleteRoom(newRoom.roomId, reason: "compensation", context: context, logger: logger) }
             throw error
+        }
+    }
+
+    enum FenceOutcome { case fenced, missed, unknown }
+
+    /// Moves `version` past the one a timed-out write was conditioned on, so that write can
+    /// no longer apply. `missed`: the version had already moved (that write, or another, landed).
+    func fence(_ document: Teleconsultation, context: UpstreamContext) async -> FenceOutcome {
+        let bumped = JSONObject([("version", .number(Double((document.version ?? 0) + 1)))])
+        do {
+            return try await store.update(id: document.id, expectedVersion: document.version, set: bumped, unset: [], context: context) ? .fenced : .missed
+        } catch {
+            return .unknown
         }
     }
 

@@ -35,14 +35,15 @@ public struct CRUDTeleconsultationStore: TeleconsultationStore {
         UpstreamError(upstream: "crud", operation: operation, kind: .status(answer.status))
     }
 
-    func insert(_ collection: String, _ fields: JSONObject, operation: String, context: UpstreamContext) async throws -> UpstreamHTTP.Answer {
+    func insert(_ collection: String, _ fields: JSONObject, state: DocumentState, operation: String,
+                context: UpstreamContext) async throws -> UpstreamHTTP.Answer {
         var body = fields
-        body["__STATE__"] = "PUBLIC"  // the CRUD's default is DRAFT, which by-id reads cannot see
+        body["__STATE__"] = .string(state.rawValue)  // always explicit: the CRUD's default is DRAFT
         return try await call(operation, .POST, "/\(collection)/", body: .object(body), context: context)
     }
 
-    public func create(_ fields: JSONObject, context: UpstreamContext) async throws -> String {
-        let answer = try await insert(teleconsultations, fields, operation: "create", context: context)
+    public func create(_ fields: JSONObject, state: DocumentState, context: UpstreamContext) async throws -> String {
+        let answer = try await insert(teleconsultations, fields, state: state, operation: "create", context: context)
         guard answer.status == 200 || answer.status == 201 else { throw fail("create", answer) }
         guard let id = try answer.json("crud", "create")["_id"]?.stringValue, isCRUDId(id) else {
             throw UpstreamError(upstream: "crud", operation: "create", kind: .invalidResponse("no valid _id"))
@@ -60,13 +61,6 @@ public struct CRUDTeleconsultationStore: TeleconsultationStore {
         return value
     }
 
-    public func find(bandyerRoomId: String, context: UpstreamContext) async throws -> [String] {
-        let q: JSONValue = ["bandyerRoomId": .string(bandyerRoomId)]
-        let answer = try await call("find", .GET, "/\(teleconsultations)/?_q=\(queryEncode(q.jsonString))", context: context)
-        guard answer.status == 200, let list = try answer.json("crud", "find").arrayValue else { throw fail("find", answer) }
-        return list.compactMap { $0["_id"]?.stringValue }.filter(isCRUDId)
-    }
-
     public func update(id: String, expectedVersion: Int?, set: JSONObject, unset: [String], context: UpstreamContext) async throws -> Bool {
         precondition(isCRUDId(id), "ids are validated before they reach an upstream URL")
         let condition: JSONValue = expectedVersion.map { ["version": .number(Double($0))] } ?? ["version": ["$exists": false]]
@@ -80,11 +74,12 @@ public struct CRUDTeleconsultationStore: TeleconsultationStore {
         return true
     }
 
-    public func trash(id: String, context: UpstreamContext) async throws -> Bool {
+    public func changeState(id: String, to state: DocumentState, context: UpstreamContext) async throws -> Bool {
         precondition(isCRUDId(id), "ids are validated before they reach an upstream URL")
-        let answer = try await call("trash", .POST, "/\(teleconsultations)/\(id)/state", body: ["stateTo": "TRASH"], context: context)
+        let operation = "state \(state.rawValue)"
+        let answer = try await call(operation, .POST, "/\(teleconsultations)/\(id)/state", body: ["stateTo": .string(state.rawValue)], context: context)
         if answer.status == 404 { return false }
-        guard answer.status == 204 || answer.status == 200 else { throw fail("trash", answer) }
+        guard answer.status == 204 || answer.status == 200 else { throw fail(operation, answer) }
         return true
     }
 
@@ -105,7 +100,7 @@ public struct CRUDTeleconsultationStore: TeleconsultationStore {
 
     public func insertMapping(externalId: String, bandyerId: String, role: Role, context: UpstreamContext) async throws {
         let fields = JSONObject([("receivedUserId", .string(externalId)), ("bandyerId", .string(bandyerId)), ("role", .string(role.rawValue))])
-        let answer = try await insert(userMap, fields, operation: "user map insert", context: context)
+        let answer = try await insert(userMap, fields, state: .public, operation: "user map insert", context: context)
         // 409: a unique index refused it because another process inserted first; the re-read decides.
         guard [200, 201, 409].contains(answer.status) else { throw fail("user map insert", answer) }
     }

@@ -9,35 +9,33 @@ import TeleconsultationDomain
 final class InMemoryStore: TeleconsultationStore, @unchecked Sendable {
     let lock = NSLock()
     var documents: [String: JSONObject] = [:]
-    var trashed: Set<String> = []
+    var states: [String: DocumentState] = [:]
+    var trashed: Set<String> { Set(states.filter { $0.value == .trash }.keys) }
     var mappingsById: [UserMapping] = []
     var counter = 0
     var failUpdates = false
 
     func next() -> String { counter += 1; return String(format: "%024x", counter) }
 
-    func create(_ fields: JSONObject, context: UpstreamContext) async throws -> String {
+    func create(_ fields: JSONObject, state: DocumentState, context: UpstreamContext) async throws -> String {
         lock.withLock {
             let id = next()
             var doc = fields
             doc["_id"] = .string(id)
             documents[id] = doc
+            states[id] = state
             return id
         }
     }
 
     func read(id: String, context: UpstreamContext) async throws -> JSONValue? {
-        lock.withLock { trashed.contains(id) ? nil : documents[id].map(JSONValue.object) }
-    }
-
-    func find(bandyerRoomId: String, context: UpstreamContext) async throws -> [String] {
-        lock.withLock { documents.filter { $0.value["bandyerRoomId"]?.stringValue == bandyerRoomId }.map(\.key) }
+        lock.withLock { states[id] == .public ? documents[id].map(JSONValue.object) : nil }
     }
 
     func update(id: String, expectedVersion: Int?, set: JSONObject, unset: [String], context: UpstreamContext) async throws -> Bool {
         if failUpdates { throw UpstreamError(upstream: "crud", operation: "update", kind: .status(500)) }
         return lock.withLock {
-            guard var doc = documents[id], !trashed.contains(id), doc["version"]?.intValue == expectedVersion else { return false }
+            guard var doc = documents[id], states[id] == .public, doc["version"]?.intValue == expectedVersion else { return false }
             for m in set.members { doc[m.key] = m.value }
             for k in unset { doc[k] = nil }
             documents[id] = doc
@@ -45,8 +43,13 @@ final class InMemoryStore: TeleconsultationStore, @unchecked Sendable {
         }
     }
 
-    func trash(id: String, context: UpstreamContext) async throws -> Bool {
-        lock.withLock { documents[id] != nil && trashed.insert(id).inserted }
+    func changeState(id: String, to state: DocumentState, context: UpstreamContext) async throws -> Bool {
+        lock.withLock {
+            guard let from = states[id] else { return false }
+            if from == .trash && state != .draft { return false }
+            states[id] = state
+            return true
+        }
     }
 
     func mappings(externalId: String, context: UpstreamContext) async throws -> [UserMapping] {
@@ -69,7 +72,7 @@ final class InMemoryStore: TeleconsultationStore, @unchecked Sendable {
     }
 
     func document(_ id: String) -> Teleconsultation? {
-        lock.withLock { documents[id].flatMap { Teleconsultation(document: .object($0)) } }
+        lock.withLock { states[id] == .public ? documents[id].flatMap { Teleconsultation(document: .object($0)) } : nil }
     }
 }
 
