@@ -60,7 +60,7 @@ public struct TeleconsultationUseCases: Sendable {
             participants: zip(participants.data, resolved).map { input, r in stored(input, bandyerId: r.bandyerUserId) },
             version: 1)
         let room = try await makeRoomIfComplete(document: document, resolved: resolved, duration: duration,
-                                                noPlusText: "Failed POST /teleconsultation: no plus user in room", context: context)
+                                                noPlusText: "Failed POST /teleconsultation: no plus user in room", context: context, logger: logger)
         if let room { apply(room, to: &document) }
         return try await insertAndPublish(document, room: room, context: context, logger: logger)
     }
@@ -122,7 +122,7 @@ public struct TeleconsultationUseCases: Sendable {
                 let resolved = try await resolveAll(updated.participants.map(\.userExternalId), identities: people,
                                                     known: updated.participants, context: context)
                 for i in updated.participants.indices { updated.participants[i].userBandyerId = resolved[i].bandyerUserId }
-                room = try await makeRoomIfComplete(document: updated, resolved: resolved, duration: duration, noPlusText: route, context: context)
+                room = try await makeRoomIfComplete(document: updated, resolved: resolved, duration: duration, noPlusText: route, context: context, logger: logger)
                 if let room { apply(room, to: &updated) }
             }
             return try await write(updated, over: document, newRoom: room, context: context, logger: logger)
@@ -173,7 +173,7 @@ public struct TeleconsultationUseCases: Sendable {
                 for i in updated.participants.indices { updated.participants[i].accessLinkURL = nil }
                 oldRoomToDelete = old
             case (.room(let plan), nil):
-                newRoom = try await video.createRoom(plan, context: context)
+                newRoom = try await createRoom(plan, context: context, logger: logger)
                 apply(newRoom!, to: &updated)
             case (.room(let plan), let old?):
                 if let oldPlan = oldPlan(of: document, identities: people), oldPlan.makesSameRoom(as: plan) {
@@ -184,7 +184,7 @@ public struct TeleconsultationUseCases: Sendable {
                         updated.participants[i].accessLinkURL = updated.participants[i].userBandyerId.flatMap { links[$0] }
                     }
                 } else {
-                    newRoom = try await video.createRoom(plan, context: context)
+                    newRoom = try await createRoom(plan, context: context, logger: logger)
                     apply(newRoom!, to: &updated)
                     oldRoomToDelete = old
                 }
@@ -311,14 +311,26 @@ public struct TeleconsultationUseCases: Sendable {
     }
 
     func makeRoomIfComplete(document: Teleconsultation, resolved: [ResolvedParticipant], duration: Int?, noPlusText: String,
-                            context: UpstreamContext) async throws -> CreatedRoom? {
+                            context: UpstreamContext, logger: Logger) async throws -> CreatedRoom? {
         let decision: RoomPlanner.Decision
         do {
             decision = try RoomPlanner.decide(participantsNumber: document.participantsNumber, participants: resolved,
                                               privileges: privileges, durationSeconds: duration, live: live)
         } catch { throw APIError.fixed(.badRequest, noPlusText) }
         guard case .room(let plan) = decision else { return nil }
-        return try await video.createRoom(plan, context: context)
+        return try await createRoom(plan, context: context, logger: logger)
+    }
+
+    /// Creates a room. One that times out may still be made by Bandyer, where nothing can
+    /// find it again (no listing, no idempotency key): say so at error level.
+    func createRoom(_ plan: RoomPlan, context: UpstreamContext, logger: Logger) async throws -> CreatedRoom {
+        do {
+            return try await video.createRoom(plan, context: context)
+        } catch let error as UpstreamError where error.isTimeout {
+            logger.error("Bandyer room creation timed out: a room may exist that no teleconsultation points to",
+                         metadata: ["bandyerUserIds": .array(plan.members.map { .string($0.bandyerUserId) })])
+            throw error
+        }
     }
 
     /// The plan the stored room was made from, with today's roles; nil when unknown.

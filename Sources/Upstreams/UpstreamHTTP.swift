@@ -16,6 +16,8 @@ public final class UpstreamHTTP: Sendable {
     public init(metrics: ServiceMetrics?, maxConnectionsPerHost: Int = 256) {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxConnectionsPerHost)
+        // A refused connection is an answer (502 at once), not a reason to retry until the deadline (504).
+        configuration.connectionPool.retryConnectionEstablishment = false
         configuration.redirectConfiguration = .disallow
         configuration.decompression = .disabled
         configuration.timeout = .init(connect: .seconds(5))
