@@ -119,7 +119,9 @@ final class Stack: @unchecked Sendable {
 
     let dir: String
     let emulator: Child
-    var app: Child?
+    /// The app instances (one per socket), all behind the one nginx.
+    var apps: [Child] = []
+    var app: Child? { apps.first }
     var nginx: Child?
     let emulatorURL: String
     let port: Int
@@ -130,7 +132,10 @@ final class Stack: @unchecked Sendable {
 
     static let key = "e2e-bandyer-key"
 
-    init(name: String, auth0: Bool = false, env: [String: String] = [:]) throws {
+    let instances: Int
+
+    init(name: String, auth0: Bool = false, env: [String: String] = [:], instances: Int = 1) throws {
+        self.instances = instances
         dir = tempDir(name)
         emulator = try Child(Paths.emulator, ["--port", "0"], env: ["BANDYER_API_SECRET_KEY": Self.key], dir: dir, name: "emulator")
         let emulator = self.emulator
@@ -145,14 +150,16 @@ final class Stack: @unchecked Sendable {
         if auth0 { appEnv["AUTH_SERVICE"] = "\(emulatorURL)/auth0" }
         for (k, v) in env { appEnv[k] = v }
         port = freePort()
-        try startApp()
+        for i in 0..<instances { try startApp(instance: i) }
         try startNginx()
     }
 
-    func startApp(extraArgs: [String] = []) throws {
-        let child = try Child(Paths.app, ["--socket", socketPath] + extraArgs, env: appEnv, dir: dir, name: "app-\(UInt16.random(in: 0...9999))")
-        app = child
-        let path = socketPath
+    func socketPath(_ instance: Int) -> String { instance == 0 ? socketPath : dir + "/app-\(instance).sock" }
+
+    func startApp(instance: Int = 0) throws {
+        let child = try Child(Paths.app, ["--socket", socketPath(instance)], env: appEnv, dir: dir, name: "app\(instance)-\(UInt16.random(in: 0...9999))")
+        if apps.count > instance { apps[instance] = child } else { apps.append(child) }
+        let path = socketPath(instance)
         guard waitUntil({ FileManager.default.fileExists(atPath: path) && child.stderr.contains("listening") }) else {
             throw StackError("app did not start: \(child.stderr)")
         }
@@ -161,6 +168,14 @@ final class Stack: @unchecked Sendable {
     func startNginx() throws {
         let (code, output) = try run("/bin/bash", [Paths.root + "/scripts/nginx-local.sh", dir + "/nginx", socketPath, "127.0.0.1:\(port)"])
         guard code == 0 else { throw StackError("nginx config: \(output)") }
+        if instances > 1 {
+            // Every instance in the shipped upstream block, as on several hosts.
+            let site = dir + "/nginx/site.conf"
+            let servers = (0..<instances).map { "    server unix:\(socketPath($0));" }.joined(separator: "\n")
+            let text = try String(contentsOfFile: site, encoding: .utf8)
+                .replacingOccurrences(of: "    server unix:\(socketPath);", with: servers)
+            try text.write(toFile: site, atomically: true, encoding: .utf8)
+        }
         let n = try Child("/usr/sbin/nginx", ["-p", dir + "/nginx", "-c", dir + "/nginx/nginx.conf"], env: [:], dir: dir, name: "nginx")
         nginx = n
         let url = "http://127.0.0.1:\(port)/"
@@ -180,7 +195,7 @@ final class Stack: @unchecked Sendable {
     }
 
     func stop() {
-        app?.stop()
+        for a in apps { a.stop() }
         nginx?.signal(SIGQUIT); _ = nginx?.waitForExit(timeout: 5)
         emulator.stop()
     }
@@ -213,8 +228,9 @@ struct StackError: Error, CustomStringConvertible {
 }
 
 /// Runs `body` with a fresh stack, stopping it whatever happens.
-func withStack<T>(_ name: String, auth0: Bool = false, env: [String: String] = [:], _ body: (Stack) async throws -> T) async throws -> T {
-    let stack = try Stack(name: name, auth0: auth0, env: env)
+func withStack<T>(_ name: String, auth0: Bool = false, env: [String: String] = [:], instances: Int = 1,
+                  _ body: (Stack) async throws -> T) async throws -> T {
+    let stack = try Stack(name: name, auth0: auth0, env: env, instances: instances)
     do {
         let v = try await body(stack)
         stack.stop()
