@@ -189,7 +189,7 @@ extension Configuration {
             maxBodyBytes: try integer("MAX_BODY_BYTES", default: 1 << 20, min: 1, max: 64 << 20),
             maxInFlight: try integer("MAX_IN_FLIGHT", default: 1024, min: 1, max: 100_000),
             fastCGIIOTimeoutMilliseconds: try integer("FCGI_IO_TIMEOUT_MS", default: 5_000, min: 1),
-            fastCGIReaderThreads: try integer("FCGI_READER_THREADS", default: 4, min: 1, max: 64))
+            fastCGIReaderThreads: try integer("FCGI_READER_THREADS", default: 8, min: 1, max: 256))
     }
 }
 

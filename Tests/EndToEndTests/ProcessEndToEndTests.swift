@@ -38,19 +38,6 @@ import Testing
         #expect(bad.stderr.contains("BANDYER_BASE_URL"))
     }
 
-    /// A listening unix socket held by this process, as systemd holds it.
-    func listeningSocket(_ path: String) -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            for (i, b) in path.utf8.enumerated() { raw[i] = b }
-        }
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
-        listen(fd, 128)
-        return fd
-    }
-
     func fastCGIGet(_ socket: String, _ uri: String) throws -> String {
         try run("/usr/bin/cgi-fcgi", ["-bind", "-connect", socket], env: ["REQUEST_METHOD": "GET", "REQUEST_URI": uri]).1
     }
@@ -58,7 +45,7 @@ import Testing
     @Test func servesTheSocketOnFd0AndASecondInstanceTakesOver() throws {
         let dir = tempDir("fd0")
         let path = dir + "/held.sock"
-        let fd = listeningSocket(path)
+        let fd = listeningUnixSocket(path)
         defer { close(fd) }
         let env = ["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://127.0.0.1:9/b"]
         let first = try Child(Paths.app, [], env: env, dir: dir, name: "first", stdin: fd)
@@ -107,6 +94,38 @@ import Testing
             #expect(!log.contains("token=secret"))
             // nginx tells the caller in JSON.
             #expect(try await slow.status == 502)
+        }
+    }
+
+    @Test func restartUnderLoadOnAHeldSocketLosesNoRequest() async throws {
+        try await withStack("restart", holdSocket: true) { s in
+            let id = try await s.create([doctorJSON, patientJSON])
+            let stop = Date().addingTimeInterval(3)
+            // Workers call until `stop`; meanwhile the instance is replaced.
+            async let counts: (Int, [String]) = withThrowingTaskGroup(of: (Int, [String]).self) { group in
+                for _ in 0..<16 {
+                    group.addTask {
+                        var ok = 0
+                        var failures: [String] = []
+                        while Date() < stop {
+                            let r = try await s.call("GET", "/teleconsultation/\(id)", headers: ["miauserid": "dr-who"])
+                            if r.status == 200 { ok += 1 } else { failures.append("\(r.status) \(r.text)") }
+                        }
+                        return (ok, failures)
+                    }
+                }
+                return try await group.reduce(into: (0, [String]())) { $0.0 += $1.0; $0.1 += $1.1 }
+            }
+            try await Task.sleep(for: .milliseconds(1000))
+            let old = try #require(s.app)
+            old.signal(SIGTERM)
+            #expect(old.waitForExit() == 0)
+            try await Task.sleep(for: .milliseconds(200))  // a gap: the kernel backlog holds what arrives
+            try s.startApp()
+            let (ok, failures) = try await counts
+            #expect(failures.isEmpty, "\(failures.count) failed: \(failures.prefix(3))")
+            #expect(ok > 100)
+            print("restart under load: \(ok) requests, \(failures.count) failed")
         }
     }
 

@@ -133,8 +133,11 @@ final class Stack: @unchecked Sendable {
     static let key = "e2e-bandyer-key"
 
     let instances: Int
+    /// With `holdSocket`, this process holds the listening socket, as systemd does, and
+    /// each app instance gets it as fd 0.
+    var heldSocket: Int32?
 
-    init(name: String, auth0: Bool = false, env: [String: String] = [:], instances: Int = 1) throws {
+    init(name: String, auth0: Bool = false, env: [String: String] = [:], instances: Int = 1, holdSocket: Bool = false) throws {
         self.instances = instances
         dir = tempDir(name)
         emulator = try Child(Paths.emulator, ["--port", "0"], env: ["BANDYER_API_SECRET_KEY": Self.key], dir: dir, name: "emulator")
@@ -150,6 +153,7 @@ final class Stack: @unchecked Sendable {
         if auth0 { appEnv["AUTH_SERVICE"] = "\(emulatorURL)/auth0" }
         for (k, v) in env { appEnv[k] = v }
         port = freePort()
+        if holdSocket { heldSocket = listeningUnixSocket(socketPath) }
         for i in 0..<instances { try startApp(instance: i) }
         try startNginx()
     }
@@ -157,7 +161,9 @@ final class Stack: @unchecked Sendable {
     func socketPath(_ instance: Int) -> String { instance == 0 ? socketPath : dir + "/app-\(instance).sock" }
 
     func startApp(instance: Int = 0) throws {
-        let child = try Child(Paths.app, ["--socket", socketPath(instance)], env: appEnv, dir: dir, name: "app\(instance)-\(UInt16.random(in: 0...9999))")
+        let name = "app\(instance)-\(UInt16.random(in: 0...9999))"
+        let child = try heldSocket.map { try Child(Paths.app, [], env: appEnv, dir: dir, name: name, stdin: $0) }
+            ?? Child(Paths.app, ["--socket", socketPath(instance)], env: appEnv, dir: dir, name: name)
         if apps.count > instance { apps[instance] = child } else { apps.append(child) }
         let path = socketPath(instance)
         guard waitUntil({ FileManager.default.fileExists(atPath: path) && child.stderr.contains("listening") }) else {
@@ -196,6 +202,7 @@ final class Stack: @unchecked Sendable {
 
     func stop() {
         for a in apps { a.stop() }
+        if let heldSocket { close(heldSocket) }
         nginx?.signal(SIGQUIT); _ = nginx?.waitForExit(timeout: 5)
         emulator.stop()
     }
@@ -228,9 +235,9 @@ struct StackError: Error, CustomStringConvertible {
 }
 
 /// Runs `body` with a fresh stack, stopping it whatever happens.
-func withStack<T>(_ name: String, auth0: Bool = false, env: [String: String] = [:], instances: Int = 1,
+func withStack<T>(_ name: String, auth0: Bool = false, env: [String: String] = [:], instances: Int = 1, holdSocket: Bool = false,
                   _ body: (Stack) async throws -> T) async throws -> T {
-    let stack = try Stack(name: name, auth0: auth0, env: env, instances: instances)
+    let stack = try Stack(name: name, auth0: auth0, env: env, instances: instances, holdSocket: holdSocket)
     do {
         let v = try await body(stack)
         stack.stop()
@@ -251,4 +258,15 @@ func run(_ path: String, _ args: [String], env: [String: String] = [:]) throws -
     let child = try Spawned(path, args, environment: e, stdout: out, stderr: out)
     while child.isRunning { usleep(5_000) }
     return (child.exitStatus ?? -1, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
+}
+
+/// A listening unix socket held by this process (as systemd holds it).
+func listeningUnixSocket(_ path: String) -> Int32 {
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    var addr = sockaddr_un()
+    addr.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
+    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+    listen(fd, 1024)
+    return fd
 }
