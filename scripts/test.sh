@@ -8,11 +8,11 @@ start=$(date +%s)
 
 "$root/scripts/install-deps.sh"
 
-# PyPI tools the end-to-end tests call: the OpenAPI validator.
-if [ ! -x .build/venv/bin/python ] || ! .build/venv/bin/python -c "import openapi_spec_validator" 2>/dev/null; then
+# PyPI tools the end-to-end tests call: the OpenAPI validator and the schemathesis fuzzer.
+if [ ! -x .build/venv/bin/schemathesis ] || ! .build/venv/bin/python -c "import openapi_spec_validator" 2>/dev/null; then
     mkdir -p .build
     python3 -m venv .build/venv
-    .build/venv/bin/pip install -q --disable-pip-version-check "openapi-spec-validator>=0.7"
+    .build/venv/bin/pip install -q --disable-pip-version-check "openapi-spec-validator>=0.7" "schemathesis==4.32.5"
 fi
 
 echo "== build (debug, with tests)"

@@ -73,19 +73,26 @@ public enum OpenAPIDocument {
         let writeErrors = [400, 404, 409, 413, 502, 504]
         return [
             ("/teleconsultation", ["post": [
+                "operationId": "createTeleconsultation",
                 "summary": "Create a teleconsultation (and its Bandyer room once every participant is known)",
                 "tags": ["teleconsultation"], "requestBody": body("TeleconsultationCreate"),
-                "responses": .object(JSONObject([("201", ["description": "Created", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/RoomCreated"]]]])]
-                    + errors([400, 413, 502, 504]))),
+                "responses": .object(JSONObject([("201", [
+                    "description": "Created", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/RoomCreated"]]],
+                    "links": .object(JSONObject(["getTeleconsultation", "updateTeleconsultation", "addParticipant", "deleteTeleconsultation"].map {
+                        ($0, ["operationId": .string($0), "parameters": ["roomId": "$response.body#/roomId"]])
+                    })),
+                ])] + errors([400, 413, 502, 504]))),
             ]]),
             ("/teleconsultation/{roomId}", [
                 "parameters": [roomIdParameter],
                 "patch": [
+                    "operationId": "updateTeleconsultation",
                     "summary": "Change dates or participants (the room is replaced when its make-up changes)",
                     "tags": ["teleconsultation"], "requestBody": body("TeleconsultationUpdate"),
                     "responses": .object(JSONObject([("204", ["description": "Updated"])] + errors(writeErrors))),
                 ],
                 "get": [
+                    "operationId": "getTeleconsultation",
                     "summary": "The caller's Bandyer id, personal link (null until the join window opens) and the participants",
                     "tags": ["teleconsultation"],
                     "parameters": [["name": "miauserid", "in": "header", "required": false, "description": "The caller's external id (by default)",
@@ -94,6 +101,7 @@ public enum OpenAPIDocument {
                         + errors([401, 404, 502, 504]))),
                 ],
                 "delete": [
+                    "operationId": "deleteTeleconsultation",
                     "summary": "Trash the teleconsultation and delete its Bandyer room",
                     "tags": ["teleconsultation"],
                     "responses": .object(JSONObject([("204", ["description": "Deleted"])] + errors([404, 502, 504]))),
@@ -102,6 +110,7 @@ public enum OpenAPIDocument {
             ("/teleconsultation/{roomId}/participants/data", [
                 "parameters": [roomIdParameter],
                 "post": [
+                    "operationId": "addParticipant",
                     "summary": "Add one participant (creates the room when it is the last one)",
                     "tags": ["teleconsultation"], "requestBody": body("Participant"),
                     "responses": .object(JSONObject([("201", ["description": "Added"])] + errors(writeErrors))),
@@ -131,7 +140,8 @@ public enum OpenAPIDocument {
         let participants: JSONValue = mode == .auth0
             ? ["oneOf": [["type": "array", "minItems": 2, "maxItems": 25, "items": ["type": "string", "minLength": 1, "maxLength": 4096]], participantsObject]]
             : participantsObject
-        let date: JSONValue = ["type": "string", "format": "date-time", "example": "2026-02-22T15:30:00.000Z"]
+        let date: JSONValue = ["type": "string", "format": "date-time", "pattern": #"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3})?Z$"#,
+                               "example": "2026-02-22T15:30:00.000Z", "description": "ISO 8601 UTC, YYYY-MM-DDTHH:mm:ss.sssZ (milliseconds optional)"]
         let properties: JSONValue = ["participants": participants, "start_date": date, "end_date": date]
         return [
             ("Participant", participant),

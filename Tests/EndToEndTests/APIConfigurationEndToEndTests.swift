@@ -2,95 +2,96 @@ import Foundation
 import Glibc
 import StrictJSON
 import Testing
-
-/// Behaviour that depends on configuration, through nginx against the stand-ins.
-@Suite struct APIConfigurationEndToEndTests {
-    @Test func configFileDecidesToolsAdminLiveFlagAndWhereTheCallerIs() async throws {
-        let dir = tempDir("cfg")
-        let file = dir + "/config.json"
-        try Data(#"""
-        {"privileges":{"plus":{"groups":["doctor"],"tools":{"chat":true,"whiteboard":true}},
-                       "basic":{"groups":["patient"],"tools":{"chat":true,"screen_sharing":false}}},
-         "userIdPathInRequest":[{"from":"object","extract":"headers"},{"from":"object","extract":"miauserproperties"},
-                                {"from":"json","extract":"ids"},{"from":"array","extract":0}],
-         "environment":"sandbox","theme":{"dark":{"primaryColor":"#000"}}}
-        """#.utf8).write(to: URL(fileURLWithPath: file))
-        try await withStack("cfg", env: ["TELECONSULTATION_SERVICE_CONFIG_PATH": file, "LIVE_TELECONSULTATION": "false"]) { s in
-            let id = try await s.create([doctorJSON, patientJSON])
-            let body = try #require(try await s.requests(service: "bandyer", path: "/room/create").first?["body"])
-            #expect(body["live"] == false)
-            #expect(body["participants"]?.arrayValue?.map { $0["tools"] } == [["chat": true, "whiteboard": true], ["chat": true, "screen_sharing": false]])
-            #expect(body["participants"]?.arrayValue?.map { $0["is_admin"] } == [true, false])
-            let r = try await s.call("GET", "/teleconsultation/\(id)", headers: ["miauserproperties": #"{"ids":["pat-1","other"]}"#])
-            let patientBandyer = try await s.teleconsultations().first?["participants"]?.arrayValue?[1]["userBandyerId"]
-            #expect(r.status == 200 && r.json?["bandyerUserId"] == patientBandyer)
-            #expect(try await s.call("GET", "/teleconsultation/\(id)", headers: ["miauserid": "pat-1"]).status == 401)
+extension EndToEnd {
+    /// Behaviour that depends on configuration, through nginx against the stand-ins.
+    @Suite struct APIConfigurationEndToEndTests {
+        @Test func configFileDecidesToolsAdminLiveFlagAndWhereTheCallerIs() async throws {
+            let dir = tempDir("cfg")
+            let file = dir + "/config.json"
+            try Data(#"""
+            {"privileges":{"plus":{"groups":["doctor"],"tools":{"chat":true,"whiteboard":true}},
+                           "basic":{"groups":["patient"],"tools":{"chat":true,"screen_sharing":false}}},
+             "userIdPathInRequest":[{"from":"object","extract":"headers"},{"from":"object","extract":"miauserproperties"},
+                                    {"from":"json","extract":"ids"},{"from":"array","extract":0}],
+             "environment":"sandbox","theme":{"dark":{"primaryColor":"#000"}}}
+            """#.utf8).write(to: URL(fileURLWithPath: file))
+            try await withStack("cfg", env: ["TELECONSULTATION_SERVICE_CONFIG_PATH": file, "LIVE_TELECONSULTATION": "false"]) { s in
+                let id = try await s.create([doctorJSON, patientJSON])
+                let body = try #require(try await s.requests(service: "bandyer", path: "/room/create").first?["body"])
+                #expect(body["live"] == false)
+                #expect(body["participants"]?.arrayValue?.map { $0["tools"] } == [["chat": true, "whiteboard": true], ["chat": true, "screen_sharing": false]])
+                #expect(body["participants"]?.arrayValue?.map { $0["is_admin"] } == [true, false])
+                let r = try await s.call("GET", "/teleconsultation/\(id)", headers: ["miauserproperties": #"{"ids":["pat-1","other"]}"#])
+                let patientBandyer = try await s.teleconsultations().first?["participants"]?.arrayValue?[1]["userBandyerId"]
+                #expect(r.status == 200 && r.json?["bandyerUserId"] == patientBandyer)
+                #expect(try await s.call("GET", "/teleconsultation/\(id)", headers: ["miauserid": "pat-1"]).status == 401)
+            }
         }
-    }
 
-    @Test func aBandyerUserIsMadeOncePerPersonAndUpgradedWhenNeeded() async throws {
-        try await withStack("users") { s in
-            let asPatient = #"{"userExternalId":"sam","groups":["patient"],"fullName":"Sam"}"#
-            let asDoctor = #"{"userExternalId":"sam","groups":["doctor"],"fullName":"Sam"}"#
-            _ = try await s.create([asPatient], number: 3)
-            _ = try await s.create([asPatient, doctorJSON], number: 3)
-            var users = try await s.state()["bandyer"]?["users"]?.arrayValue ?? []
-            #expect(users.count == 2)
-            // Sam is now a doctor: a new plus user, and the map entry is repointed.
-            _ = try await s.create([asDoctor], number: 3)
-            users = try await s.state()["bandyer"]?["users"]?.arrayValue ?? []
-            #expect(users.map { $0["role"] } == ["basic", "plus", "plus"])
-            let map = try await s.state()["crud"]?["teleconsultation-users"]?.arrayValue ?? []
-            let sam = try #require(map.first { $0["receivedUserId"] == "sam" })
-            #expect(map.count == 2 && sam["role"] == "plus" && sam["bandyerId"] == users[2]["user_id"])
-            // Never downgraded: as a patient again, the plus user joins as a non-admin.
-            _ = try await s.create([asPatient, doctorJSON])
-            #expect(try await s.state()["bandyer"]?["users"]?.arrayValue?.count == 3)
-            let room = try #require(try await s.requests(service: "bandyer", path: "/room/create").last?["body"]?["participants"]?.arrayValue)
-            #expect(room[0]["user_id"] == sam["bandyerId"] && room[0]["is_admin"] == false)
+        @Test func aBandyerUserIsMadeOncePerPersonAndUpgradedWhenNeeded() async throws {
+            try await withStack("users") { s in
+                let asPatient = #"{"userExternalId":"sam","groups":["patient"],"fullName":"Sam"}"#
+                let asDoctor = #"{"userExternalId":"sam","groups":["doctor"],"fullName":"Sam"}"#
+                _ = try await s.create([asPatient], number: 3)
+                _ = try await s.create([asPatient, doctorJSON], number: 3)
+                var users = try await s.state()["bandyer"]?["users"]?.arrayValue ?? []
+                #expect(users.count == 2)
+                // Sam is now a doctor: a new plus user, and the map entry is repointed.
+                _ = try await s.create([asDoctor], number: 3)
+                users = try await s.state()["bandyer"]?["users"]?.arrayValue ?? []
+                #expect(users.map { $0["role"] } == ["basic", "plus", "plus"])
+                let map = try await s.state()["crud"]?["teleconsultation-users"]?.arrayValue ?? []
+                let sam = try #require(map.first { $0["receivedUserId"] == "sam" })
+                #expect(map.count == 2 && sam["role"] == "plus" && sam["bandyerId"] == users[2]["user_id"])
+                // Never downgraded: as a patient again, the plus user joins as a non-admin.
+                _ = try await s.create([asPatient, doctorJSON])
+                #expect(try await s.state()["bandyer"]?["users"]?.arrayValue?.count == 3)
+                let room = try #require(try await s.requests(service: "bandyer", path: "/room/create").last?["body"]?["participants"]?.arrayValue)
+                #expect(room[0]["user_id"] == sam["bandyerId"] && room[0]["is_admin"] == false)
+            }
         }
-    }
 
-    @Test func deleteAnswers204WhenBandyerFailsAndLogsTheRoom() async throws {
-        try await withStack("delete") { s in
-            let id = try await s.create([doctorJSON, patientJSON])
-            let room = try #require(try await s.teleconsultations().first?["bandyerRoomId"]?.stringValue)
-            try await s.fault(#"{"service":"bandyer","method":"DELETE","status":503}"#)
-            #expect(try await s.call("DELETE", "/teleconsultation/\(id)").status == 204)
-            let doc = try #require(try await s.teleconsultations().first)
-            #expect(doc["__STATE__"] == "TRASH" && doc["bandyerRoomId"]?.stringValue == room)
-            #expect(waitUntil { s.app?.stderr.contains(#""bandyerRoomId":"\#(room)""#) == true })
-            #expect(s.app?.stderr.contains(#""level":50"#) == true)
-            // An already-gone room is fine.
-            try await s.control("DELETE", "/faults")
-            let second = try await s.create([doctorJSON, patientJSON])
-            let secondRoom = try #require(try await s.teleconsultations().last?["bandyerRoomId"]?.stringValue)
-            _ = try await http("DELETE", s.emulatorURL + "/bandyer/room/delete/\(secondRoom)", headers: ["apikey": Stack.key])
-            #expect(try await s.call("DELETE", "/teleconsultation/\(second)").status == 204)
+        @Test func deleteAnswers204WhenBandyerFailsAndLogsTheRoom() async throws {
+            try await withStack("delete") { s in
+                let id = try await s.create([doctorJSON, patientJSON])
+                let room = try #require(try await s.teleconsultations().first?["bandyerRoomId"]?.stringValue)
+                try await s.fault(#"{"service":"bandyer","method":"DELETE","status":503}"#)
+                #expect(try await s.call("DELETE", "/teleconsultation/\(id)").status == 204)
+                let doc = try #require(try await s.teleconsultations().first)
+                #expect(doc["__STATE__"] == "TRASH" && doc["bandyerRoomId"]?.stringValue == room)
+                #expect(waitUntil { s.app?.stderr.contains(#""bandyerRoomId":"\#(room)""#) == true })
+                #expect(s.app?.stderr.contains(#""level":50"#) == true)
+                // An already-gone room is fine.
+                try await s.control("DELETE", "/faults")
+                let second = try await s.create([doctorJSON, patientJSON])
+                let secondRoom = try #require(try await s.teleconsultations().last?["bandyerRoomId"]?.stringValue)
+                _ = try await http("DELETE", s.emulatorURL + "/bandyer/room/delete/\(secondRoom)", headers: ["apikey": Stack.key])
+                #expect(try await s.call("DELETE", "/teleconsultation/\(second)").status == 204)
+            }
         }
-    }
 
-    @Test func defaultClientTypeIsUsedWhenTheRequestHasNone() async throws {
-        try await withStack("clienttype", auth0: true, env: ["DEFAULT_CLIENT_TYPE": "backoffice"]) { s in
-            try await s.seedAuth0(#"[{"user_id":"d","name":"Doc","groups":["doctor"]},{"user_id":"p","name":"Pat","groups":["customer"]}]"#)
-            let r = try await s.call("POST", "/teleconsultation", body: #"{"participants":{"number":2,"data":[{"userExternalId":"d","language":"it"},{"userId":"p"}]},"start_date":"\#(iso(60))","end_date":"\#(iso(660))"}"#)
-            #expect(r.status == 201, "\(r.text)")
-            #expect(try await s.requests(service: "auth0").first?["headers"]?["client-type"] == "backoffice")
-            let stored = try await s.teleconsultations().first?["participants"]?.arrayValue ?? []
-            #expect(stored.map { $0["userExternalId"] } == ["d", "p"] && stored[0]["language"] == "it")
+        @Test func defaultClientTypeIsUsedWhenTheRequestHasNone() async throws {
+            try await withStack("clienttype", auth0: true, env: ["DEFAULT_CLIENT_TYPE": "backoffice"]) { s in
+                try await s.seedAuth0(#"[{"user_id":"d","name":"Doc","groups":["doctor"]},{"user_id":"p","name":"Pat","groups":["customer"]}]"#)
+                let r = try await s.call("POST", "/teleconsultation", body: #"{"participants":{"number":2,"data":[{"userExternalId":"d","language":"it"},{"userId":"p"}]},"start_date":"\#(iso(60))","end_date":"\#(iso(660))"}"#)
+                #expect(r.status == 201, "\(r.text)")
+                #expect(try await s.requests(service: "auth0").first?["headers"]?["client-type"] == "backoffice")
+                let stored = try await s.teleconsultations().first?["participants"]?.arrayValue ?? []
+                #expect(stored.map { $0["userExternalId"] } == ["d", "p"] && stored[0]["language"] == "it")
+            }
         }
-    }
 
-    @Test func servesASocketPassedSystemdStyleOnFd3() throws {
-        let dir = tempDir("listenfds")
-        let sock = dir + "/activated.sock"
-        // It sets LISTEN_FDS/LISTEN_PID and passes only the variables given with -E.
-        let child = try Child("/usr/bin/systemd-socket-activate",
-                              ["-l", sock, "-E", "BANDYER_API_SECRET_KEY=k", "-E", "BANDYER_BASE_URL=http://127.0.0.1:9/b", Paths.app],
-                              env: [:], dir: dir, name: "activate")
-        defer { child.stop() }
-        #expect(waitUntil { FileManager.default.fileExists(atPath: sock) })
-        let (_, out) = try run("/usr/bin/cgi-fcgi", ["-bind", "-connect", sock], env: ["REQUEST_METHOD": "GET", "REQUEST_URI": "/-/healthz"])
-        #expect(out.contains("Status: 200 OK") && out.contains(#""status":"OK""#), "\(out) \(child.stderr)")
+        @Test func servesASocketPassedSystemdStyleOnFd3() throws {
+            let dir = tempDir("listenfds")
+            let sock = dir + "/activated.sock"
+            // It sets LISTEN_FDS/LISTEN_PID and passes only the variables given with -E.
+            let child = try Child("/usr/bin/systemd-socket-activate",
+                                  ["-l", sock, "-E", "BANDYER_API_SECRET_KEY=k", "-E", "BANDYER_BASE_URL=http://127.0.0.1:9/b", Paths.app],
+                                  env: [:], dir: dir, name: "activate")
+            defer { child.stop() }
+            #expect(waitUntil { FileManager.default.fileExists(atPath: sock) })
+            let (_, out) = try run("/usr/bin/cgi-fcgi", ["-bind", "-connect", sock], env: ["REQUEST_METHOD": "GET", "REQUEST_URI": "/-/healthz"])
+            #expect(out.contains("Status: 200 OK") && out.contains(#""status":"OK""#), "\(out) \(child.stderr)")
+        }
     }
 }

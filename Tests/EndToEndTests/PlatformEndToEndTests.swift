@@ -2,85 +2,86 @@ import Foundation
 import Glibc
 import StrictJSON
 import Testing
-
-/// The foundation through a real nginx: health, errors in JSON, base path, limits, metrics, docs.
-@Suite struct PlatformEndToEndTests {
-    @Test func healthAndReadinessThroughNginx() async throws {
-        try await withStack("health") { s in
-            for path in ["/-/healthz", "/-/ready", "/-/check-up"] {
-                let r = try await s.call("GET", path, headers: ["x-request-id": "e2e-\(path.count)"])
-                #expect(r.status == 200)
-                #expect(r.json?["status"] == "OK" && r.json?["name"] == "teleconsultation-backend")
-                #expect(r.headers["x-request-id"] == "e2e-\(path.count)")
-                #expect(r.headers["content-type"]?.hasPrefix("application/json") == true)
+extension EndToEnd {
+    /// The foundation through a real nginx: health, errors in JSON, base path, limits, metrics, docs.
+    @Suite struct PlatformEndToEndTests {
+        @Test func healthAndReadinessThroughNginx() async throws {
+            try await withStack("health") { s in
+                for path in ["/-/healthz", "/-/ready", "/-/check-up"] {
+                    let r = try await s.call("GET", path, headers: ["x-request-id": "e2e-\(path.count)"])
+                    #expect(r.status == 200)
+                    #expect(r.json?["status"] == "OK" && r.json?["name"] == "teleconsultation-backend")
+                    #expect(r.headers["x-request-id"] == "e2e-\(path.count)")
+                    #expect(r.headers["content-type"]?.hasPrefix("application/json") == true)
+                }
             }
         }
-    }
 
-    @Test func errorsAreJSONFromAppAndNginx() async throws {
-        try await withStack("errors") { s in
-            let notFound = try await s.call("GET", "/nope")
-            #expect(notFound.status == 404)
-            #expect(notFound.json == ["statusCode": 404, "error": "Not Found", "message": "Route GET:/nope not found"])
+        @Test func errorsAreJSONFromAppAndNginx() async throws {
+            try await withStack("errors") { s in
+                let notFound = try await s.call("GET", "/nope")
+                #expect(notFound.status == 404)
+                #expect(notFound.json == ["statusCode": 404, "error": "Not Found", "message": "Route GET:/nope not found"])
 
-            let wrongMethod = try await s.call("PUT", "/teleconsultation")
-            #expect(wrongMethod.status == 405 && wrongMethod.headers["allow"] == "POST")
-            #expect(wrongMethod.json?["statusCode"] == 405)
+                let wrongMethod = try await s.call("PUT", "/teleconsultation")
+                #expect(wrongMethod.status == 405 && wrongMethod.headers["allow"] == "POST")
+                #expect(wrongMethod.json?["statusCode"] == 405)
 
-            // Above the app's 1 MiB, below nginx's 4 MiB: the app answers 413 in JSON.
-            let big = try await http("POST", s.base + "/teleconsultation", headers: ["content-type": "application/json"],
-                                     bytes: Array(repeating: UInt8(ascii: " "), count: 2 << 20))
-            #expect(big.status == 413)
-            #expect(big.json?["error"] == "Payload Too Large" && big.json?["statusCode"] == 413)
+                // Above the app's 1 MiB, below nginx's 4 MiB: the app answers 413 in JSON.
+                let big = try await http("POST", s.base + "/teleconsultation", headers: ["content-type": "application/json"],
+                                         bytes: Array(repeating: UInt8(ascii: " "), count: 2 << 20))
+                #expect(big.status == 413)
+                #expect(big.json?["error"] == "Payload Too Large" && big.json?["statusCode"] == 413)
 
-            // Above nginx's limit: nginx answers, in the same shape.
-            let huge = try await http("POST", s.base + "/teleconsultation", headers: ["content-type": "application/json"],
-                                      bytes: Array(repeating: UInt8(ascii: " "), count: 5 << 20))
-            #expect(huge.status == 413 && huge.json?["statusCode"] == 413)
+                // Above nginx's limit: nginx answers, in the same shape.
+                let huge = try await http("POST", s.base + "/teleconsultation", headers: ["content-type": "application/json"],
+                                          bytes: Array(repeating: UInt8(ascii: " "), count: 5 << 20))
+                #expect(huge.status == 413 && huge.json?["statusCode"] == 413)
 
-            // Outside the API prefix: nginx's own 404, in JSON.
-            let outside = try await http("GET", "http://127.0.0.1:\(s.port)/index.html")
-            #expect(outside.status == 404 && outside.json?["statusCode"] == 404)
+                // Outside the API prefix: nginx's own 404, in JSON.
+                let outside = try await http("GET", "http://127.0.0.1:\(s.port)/index.html")
+                #expect(outside.status == 404 && outside.json?["statusCode"] == 404)
+            }
         }
-    }
 
-    @Test func nginxAnswersJSON502WhenTheAppIsDown() async throws {
-        try await withStack("down") { s in
-            s.app?.stop()
-            let r = try await s.call("GET", "/-/healthz")
-            #expect(r.status == 502)
-            #expect(r.json == ["statusCode": 502, "error": "Bad Gateway", "message": "The teleconsultation service is unavailable"])
-            let (code, output) = try run("/usr/sbin/nginx", ["-t", "-p", s.dir + "/nginx", "-c", s.dir + "/nginx/nginx.conf"])
-            #expect(code == 0, "\(output)")
+        @Test func nginxAnswersJSON502WhenTheAppIsDown() async throws {
+            try await withStack("down") { s in
+                s.app?.stop()
+                let r = try await s.call("GET", "/-/healthz")
+                #expect(r.status == 502)
+                #expect(r.json == ["statusCode": 502, "error": "Bad Gateway", "message": "The teleconsultation service is unavailable"])
+                let (code, output) = try run("/usr/sbin/nginx", ["-t", "-p", s.dir + "/nginx", "-c", s.dir + "/nginx/nginx.conf"])
+                #expect(code == 0, "\(output)")
+            }
         }
-    }
 
-    @Test func metricsCountRequestsByRouteAndStatus() async throws {
-        try await withStack("metrics") { s in
-            _ = try await s.call("GET", "/nope")
-            _ = try await s.call("GET", "/-/healthz")
-            let r = try await s.call("GET", "/-/metrics")
-            #expect(r.status == 200)
-            #expect(r.text.contains(#"http_requests_total{method="GET",route="unmatched",status_code="404"} 1"#))
-            #expect(r.text.contains(#"http_request_duration_seconds_bucket{route="/-/healthz""#))
-            #expect(r.text.contains("http_requests_in_flight"))
-        }
-    }
-
-    @Test func openAPIDocumentIsValid() async throws {
-        for auth0 in [false, true] {
-            try await withStack("openapi", auth0: auth0) { s in
-                let r = try await s.call("GET", "/documentation/json")
+        @Test func metricsCountRequestsByRouteAndStatus() async throws {
+            try await withStack("metrics") { s in
+                _ = try await s.call("GET", "/nope")
+                _ = try await s.call("GET", "/-/healthz")
+                let r = try await s.call("GET", "/-/metrics")
                 #expect(r.status == 200)
-                let paths = try #require(r.json?["paths"]?.objectValue)
-                #expect(paths["/teleconsultation/{roomId}/participants/data"]?["post"] != nil)
-                let file = s.dir + "/openapi.json"
-                try Data(r.body).write(to: URL(fileURLWithPath: file))
-                let python = FileManager.default.fileExists(atPath: Paths.root + "/.build/venv/bin/python")
-                    ? Paths.root + "/.build/venv/bin/python" : "/usr/bin/env"
-                let args = python.hasSuffix("env") ? ["python3", "-m", "openapi_spec_validator", file] : ["-m", "openapi_spec_validator", file]
-                let (code, output) = try run(python, args)
-                #expect(code == 0, "openapi-spec-validator: \(output)")
+                #expect(r.text.contains(#"http_requests_total{method="GET",route="unmatched",status_code="404"} 1"#))
+                #expect(r.text.contains(#"http_request_duration_seconds_bucket{route="/-/healthz""#))
+                #expect(r.text.contains("http_requests_in_flight"))
+            }
+        }
+
+        @Test func openAPIDocumentIsValid() async throws {
+            for auth0 in [false, true] {
+                try await withStack("openapi", auth0: auth0) { s in
+                    let r = try await s.call("GET", "/documentation/json")
+                    #expect(r.status == 200)
+                    let paths = try #require(r.json?["paths"]?.objectValue)
+                    #expect(paths["/teleconsultation/{roomId}/participants/data"]?["post"] != nil)
+                    let file = s.dir + "/openapi.json"
+                    try Data(r.body).write(to: URL(fileURLWithPath: file))
+                    let python = FileManager.default.fileExists(atPath: Paths.root + "/.build/venv/bin/python")
+                        ? Paths.root + "/.build/venv/bin/python" : "/usr/bin/env"
+                    let args = python.hasSuffix("env") ? ["python3", "-m", "openapi_spec_validator", file] : ["-m", "openapi_spec_validator", file]
+                    let (code, output) = try run(python, args)
+                    #expect(code == 0, "openapi-spec-validator: \(output)")
+                }
             }
         }
     }

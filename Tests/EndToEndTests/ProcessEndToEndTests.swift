@@ -2,142 +2,143 @@ import Foundation
 import Glibc
 import StrictJSON
 import Testing
-
-/// Start-up, socket activation, shutdown and the systemd units, with the real binary.
-@Suite struct ProcessEndToEndTests {
-    @Test func startUpIsRefusedOnABadConfigWithOneClearLine() throws {
-        let dir = tempDir("badconfig")
-        try Data(#"{"privileges":{"plus":{"groups":["doctor"]},"basic":{"groups":["patient"]}},"colour":"red"}"#.utf8)
-            .write(to: URL(fileURLWithPath: dir + "/config.json"))
-        let cases: [([String: String], String)] = [
-            (["BANDYER_BASE_URL": "http://b"], "BANDYER_API_SECRET_KEY"),
-            (["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://b", "TELECONSULTATION_SERVICE_CONFIG_PATH": dir + "/config.json"],
-             "TELECONSULTATION_SERVICE_CONFIG_PATH colour"),
-            (["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://b", "UNLIMITED_TELECONSULTATION": "maybe", "LOG_LEVEL": "silent"],
-             "UNLIMITED_TELECONSULTATION"),
-        ]
-        for (n, (env, key)) in cases.enumerated() {
-            let child = try Child(Paths.app, ["--socket", dir + "/x.sock"], env: env.merging(["BANDYER_API_SECRET_KEY": env["BANDYER_API_SECRET_KEY"] ?? ""]) { a, _ in a },
-                                  dir: dir, name: "bad\(n)")
-            #expect(child.waitForExit(timeout: 10) == 1)
-            let lines = child.stderr.split(separator: "\n")
-            #expect(lines.count == 1, "\(child.stderr)")
-            let line = try JSONParser.parse(String(lines.first ?? ""))
-            #expect(line["level"] == 60)
-            #expect(line["key"]?.stringValue == key)
-            #expect(child.stdout.isEmpty)
-        }
-    }
-
-    @Test func checkConfigExitsWithoutServing() throws {
-        let dir = tempDir("check")
-        let ok = try Child(Paths.app, ["--check-config"], env: ["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://b"], dir: dir, name: "ok")
-        #expect(ok.waitForExit() == 0)
-        let bad = try Child(Paths.app, ["--check-config"], env: ["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "nope"], dir: dir, name: "bad")
-        #expect(bad.waitForExit() == 1)
-        #expect(bad.stderr.contains("BANDYER_BASE_URL"))
-    }
-
-    func fastCGIGet(_ socket: String, _ uri: String) throws -> String {
-        try run("/usr/bin/cgi-fcgi", ["-bind", "-connect", socket], env: ["REQUEST_METHOD": "GET", "REQUEST_URI": uri]).1
-    }
-
-    @Test func servesTheSocketOnFd0AndASecondInstanceTakesOver() throws {
-        let dir = tempDir("fd0")
-        let path = dir + "/held.sock"
-        let fd = listeningUnixSocket(path)
-        defer { close(fd) }
-        let env = ["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://127.0.0.1:9/b"]
-        let first = try Child(Paths.app, [], env: env, dir: dir, name: "first", stdin: fd)
-        #expect(waitUntil { first.stderr.contains("listening") })
-        #expect(try fastCGIGet(path, "/-/healthz").contains("Status: 200 OK"))
-        first.signal(SIGTERM)
-        #expect(first.waitForExit() == 0)
-        // The socket outlives the first instance (never shutdown()): a new one serves it.
-        let second = try Child(Paths.app, [], env: env, dir: dir, name: "second", stdin: fd)
-        #expect(waitUntil { second.stderr.contains("listening") })
-        #expect(try fastCGIGet(path, "/api/v1/telecons-be/-/ready").contains(#""status":"OK""#))
-        second.stop()
-    }
-
-    @Test func sigtermLetsRequestsInFlightFinish() async throws {
-        try await withStack("sigterm") { s in
-            // Every CRUD read takes 1.5 s: the requests are in flight when SIGTERM arrives.
-            try await s.fault(#"{"service":"crud","method":"GET","delayMs":1500}"#)
-            let id = "aaaaaaaaaaaaaaaaaaaaaaaa"
-            let results = try await withThrowingTaskGroup(of: HTTPAnswer.self) { group in
-                for _ in 0..<20 { group.addTask { try await s.call("GET", "/teleconsultation/\(id)", headers: ["miauserid": "u"]) } }
-                try await Task.sleep(for: .milliseconds(500))
-                s.app?.signal(SIGTERM)
-                var all: [HTTPAnswer] = []
-                for try await r in group { all.append(r) }
-                return all
+extension EndToEnd {
+    /// Start-up, socket activation, shutdown and the systemd units, with the real binary.
+    @Suite struct ProcessEndToEndTests {
+        @Test func startUpIsRefusedOnABadConfigWithOneClearLine() throws {
+            let dir = tempDir("badconfig")
+            try Data(#"{"privileges":{"plus":{"groups":["doctor"]},"basic":{"groups":["patient"]}},"colour":"red"}"#.utf8)
+                .write(to: URL(fileURLWithPath: dir + "/config.json"))
+            let cases: [([String: String], String)] = [
+                (["BANDYER_BASE_URL": "http://b"], "BANDYER_API_SECRET_KEY"),
+                (["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://b", "TELECONSULTATION_SERVICE_CONFIG_PATH": dir + "/config.json"],
+                 "TELECONSULTATION_SERVICE_CONFIG_PATH colour"),
+                (["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://b", "UNLIMITED_TELECONSULTATION": "maybe", "LOG_LEVEL": "silent"],
+                 "UNLIMITED_TELECONSULTATION"),
+            ]
+            for (n, (env, key)) in cases.enumerated() {
+                let child = try Child(Paths.app, ["--socket", dir + "/x.sock"], env: env.merging(["BANDYER_API_SECRET_KEY": env["BANDYER_API_SECRET_KEY"] ?? ""]) { a, _ in a },
+                                      dir: dir, name: "bad\(n)")
+                #expect(child.waitForExit(timeout: 10) == 1)
+                let lines = child.stderr.split(separator: "\n")
+                #expect(lines.count == 1, "\(child.stderr)")
+                let line = try JSONParser.parse(String(lines.first ?? ""))
+                #expect(line["level"] == 60)
+                #expect(line["key"]?.stringValue == key)
+                #expect(child.stdout.isEmpty)
             }
-            #expect(results.count == 20)
-            #expect(results.allSatisfy { $0.status == 404 && $0.json?["error"] == .string("Room with id \(id) not found on CRUD") },
-                    "\(results.map(\.status))")
-            #expect(s.app?.waitForExit() == 0)
-            #expect(s.app?.stderr.contains("\"msg\":\"stopped\"") == true)
         }
-    }
 
-    @Test func drainTimeoutLogsTheAbandonedRequestsAndExits1() async throws {
-        try await withStack("abandon", env: ["SHUTDOWN_TIMEOUT_MS": "300"]) { s in
-            try await s.fault(#"{"service":"crud","method":"GET","delayMs":1800}"#)
-            let id = "bbbbbbbbbbbbbbbbbbbbbbbb"
-            async let slow = s.call("GET", "/teleconsultation/\(id)?token=secret", headers: ["miauserid": "u"])
-            try await Task.sleep(for: .milliseconds(400))
-            s.app?.signal(SIGTERM)
-            #expect(s.app?.waitForExit() == 1)
-            let log = s.app?.stderr ?? ""
-            #expect(log.contains("abandoning requests in flight") && log.contains("GET /api/v1/telecons-be/teleconsultation/\(id)"))
-            #expect(!log.contains("token=secret"))
-            // nginx tells the caller in JSON.
-            #expect(try await slow.status == 502)
+        @Test func checkConfigExitsWithoutServing() throws {
+            let dir = tempDir("check")
+            let ok = try Child(Paths.app, ["--check-config"], env: ["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://b"], dir: dir, name: "ok")
+            #expect(ok.waitForExit() == 0)
+            let bad = try Child(Paths.app, ["--check-config"], env: ["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "nope"], dir: dir, name: "bad")
+            #expect(bad.waitForExit() == 1)
+            #expect(bad.stderr.contains("BANDYER_BASE_URL"))
         }
-    }
 
-    @Test func restartUnderLoadOnAHeldSocketLosesNoRequest() async throws {
-        try await withStack("restart", holdSocket: true) { s in
-            let id = try await s.create([doctorJSON, patientJSON])
-            let stop = Date().addingTimeInterval(3)
-            // Workers call until `stop`; meanwhile the instance is replaced.
-            async let counts: (Int, [String]) = withThrowingTaskGroup(of: (Int, [String]).self) { group in
-                for _ in 0..<16 {
-                    group.addTask {
-                        var ok = 0
-                        var failures: [String] = []
-                        while Date() < stop {
-                            let r = try await s.call("GET", "/teleconsultation/\(id)", headers: ["miauserid": "dr-who"])
-                            if r.status == 200 { ok += 1 } else { failures.append("\(r.status) \(r.text)") }
-                        }
-                        return (ok, failures)
-                    }
+        func fastCGIGet(_ socket: String, _ uri: String) throws -> String {
+            try run("/usr/bin/cgi-fcgi", ["-bind", "-connect", socket], env: ["REQUEST_METHOD": "GET", "REQUEST_URI": uri]).1
+        }
+
+        @Test func servesTheSocketOnFd0AndASecondInstanceTakesOver() throws {
+            let dir = tempDir("fd0")
+            let path = dir + "/held.sock"
+            let fd = listeningUnixSocket(path)
+            defer { close(fd) }
+            let env = ["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://127.0.0.1:9/b"]
+            let first = try Child(Paths.app, [], env: env, dir: dir, name: "first", stdin: fd)
+            #expect(waitUntil { first.stderr.contains("listening") })
+            #expect(try fastCGIGet(path, "/-/healthz").contains("Status: 200 OK"))
+            first.signal(SIGTERM)
+            #expect(first.waitForExit() == 0)
+            // The socket outlives the first instance (never shutdown()): a new one serves it.
+            let second = try Child(Paths.app, [], env: env, dir: dir, name: "second", stdin: fd)
+            #expect(waitUntil { second.stderr.contains("listening") })
+            #expect(try fastCGIGet(path, "/api/v1/telecons-be/-/ready").contains(#""status":"OK""#))
+            second.stop()
+        }
+
+        @Test func sigtermLetsRequestsInFlightFinish() async throws {
+            try await withStack("sigterm") { s in
+                // Every CRUD read takes 1.5 s: the requests are in flight when SIGTERM arrives.
+                try await s.fault(#"{"service":"crud","method":"GET","delayMs":1500}"#)
+                let id = "aaaaaaaaaaaaaaaaaaaaaaaa"
+                let results = try await withThrowingTaskGroup(of: HTTPAnswer.self) { group in
+                    for _ in 0..<20 { group.addTask { try await s.call("GET", "/teleconsultation/\(id)", headers: ["miauserid": "u"]) } }
+                    try await Task.sleep(for: .milliseconds(500))
+                    s.app?.signal(SIGTERM)
+                    var all: [HTTPAnswer] = []
+                    for try await r in group { all.append(r) }
+                    return all
                 }
-                return try await group.reduce(into: (0, [String]())) { $0.0 += $1.0; $0.1 += $1.1 }
+                #expect(results.count == 20)
+                #expect(results.allSatisfy { $0.status == 404 && $0.json?["error"] == .string("Room with id \(id) not found on CRUD") },
+                        "\(results.map(\.status))")
+                #expect(s.app?.waitForExit() == 0)
+                #expect(s.app?.stderr.contains("\"msg\":\"stopped\"") == true)
             }
-            try await Task.sleep(for: .milliseconds(1000))
-            let old = try #require(s.app)
-            old.signal(SIGTERM)
-            #expect(old.waitForExit() == 0)
-            try await Task.sleep(for: .milliseconds(200))  // a gap: the kernel backlog holds what arrives
-            try s.startApp()
-            let (ok, failures) = try await counts
-            #expect(failures.isEmpty, "\(failures.count) failed: \(failures.prefix(3))")
-            #expect(ok > 100)
-            print("restart under load: \(ok) requests, \(failures.count) failed")
         }
-    }
 
-    @Test func systemdUnitsVerifyCleanly() throws {
-        let dir = tempDir("systemd")
-        for name in ["teleconsultation-backend.socket", "teleconsultation-backend.service"] {
-            var text = try String(contentsOfFile: Paths.root + "/deploy/systemd/" + name, encoding: .utf8)
-            text = text.replacingOccurrences(of: "/usr/local/bin/teleconsultation-backend", with: Paths.app)
-            try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
+        @Test func drainTimeoutLogsTheAbandonedRequestsAndExits1() async throws {
+            try await withStack("abandon", env: ["SHUTDOWN_TIMEOUT_MS": "300"]) { s in
+                try await s.fault(#"{"service":"crud","method":"GET","delayMs":1800}"#)
+                let id = "bbbbbbbbbbbbbbbbbbbbbbbb"
+                async let slow = s.call("GET", "/teleconsultation/\(id)?token=secret", headers: ["miauserid": "u"])
+                try await Task.sleep(for: .milliseconds(400))
+                s.app?.signal(SIGTERM)
+                #expect(s.app?.waitForExit() == 1)
+                let log = s.app?.stderr ?? ""
+                #expect(log.contains("abandoning requests in flight") && log.contains("GET /api/v1/telecons-be/teleconsultation/\(id)"))
+                #expect(!log.contains("token=secret"))
+                // nginx tells the caller in JSON.
+                #expect(try await slow.status == 502)
+            }
         }
-        let (code, output) = try run("/usr/bin/systemd-analyze", ["verify", dir + "/teleconsultation-backend.socket", dir + "/teleconsultation-backend.service"])
-        #expect(code == 0)
-        #expect(output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "systemd-analyze verify: \(output)")
+
+        @Test func restartUnderLoadOnAHeldSocketLosesNoRequest() async throws {
+            try await withStack("restart", holdSocket: true) { s in
+                let id = try await s.create([doctorJSON, patientJSON])
+                let stop = Date().addingTimeInterval(3)
+                // Workers call until `stop`; meanwhile the instance is replaced.
+                async let counts: (Int, [String]) = withThrowingTaskGroup(of: (Int, [String]).self) { group in
+                    for _ in 0..<16 {
+                        group.addTask {
+                            var ok = 0
+                            var failures: [String] = []
+                            while Date() < stop {
+                                let r = try await s.call("GET", "/teleconsultation/\(id)", headers: ["miauserid": "dr-who"])
+                                if r.status == 200 { ok += 1 } else { failures.append("\(r.status) \(r.text)") }
+                            }
+                            return (ok, failures)
+                        }
+                    }
+                    return try await group.reduce(into: (0, [String]())) { $0.0 += $1.0; $0.1 += $1.1 }
+                }
+                try await Task.sleep(for: .milliseconds(1000))
+                let old = try #require(s.app)
+                old.signal(SIGTERM)
+                #expect(old.waitForExit() == 0)
+                try await Task.sleep(for: .milliseconds(200))  // a gap: the kernel backlog holds what arrives
+                try s.startApp()
+                let (ok, failures) = try await counts
+                #expect(failures.isEmpty, "\(failures.count) failed: \(failures.prefix(3))")
+                #expect(ok > 100)
+                print("restart under load: \(ok) requests, \(failures.count) failed")
+            }
+        }
+
+        @Test func systemdUnitsVerifyCleanly() throws {
+            let dir = tempDir("systemd")
+            for name in ["teleconsultation-backend.socket", "teleconsultation-backend.service"] {
+                var text = try String(contentsOfFile: Paths.root + "/deploy/systemd/" + name, encoding: .utf8)
+                text = text.replacingOccurrences(of: "/usr/local/bin/teleconsultation-backend", with: Paths.app)
+                try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
+            }
+            let (code, output) = try run("/usr/bin/systemd-analyze", ["verify", dir + "/teleconsultation-backend.socket", dir + "/teleconsultation-backend.service"])
+            #expect(code == 0)
+            #expect(output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "systemd-analyze verify: \(output)")
+        }
     }
 }
