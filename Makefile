@@ -1,5 +1,5 @@
 # teleconsultation-backend: the two commands a newcomer needs, and a few more.
-.PHONY: run run-auth0 test build release clean
+.PHONY: run run-auth0 test bench build release clean
 
 ## run: installs what is missing, builds, starts stand-ins + app + nginx on 127.0.0.1:8080
 run:
@@ -12,6 +12,10 @@ run-auth0:
 ## test: installs what is missing, builds once, runs every test (unit and end-to-end)
 test:
 	scripts/test.sh
+
+## bench: release build, then wrk through nginx: nginx itself, a C libfcgi responder and the service, side by side
+bench:
+	bench/run.sh
 
 build:
 	swift build
