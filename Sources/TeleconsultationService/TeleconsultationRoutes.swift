@@ -54,14 +54,10 @@ public struct TeleconsultationRoutes: Sendable {
         }
     }
 
-    /// Exactly 24 lowercase hex characters (a CRUD `_id`), else 404 before any upstream call.
-    static func isRoomId(_ s: String) -> Bool {
-        s.utf8.count == 24 && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
-    }
-
+    /// A CRUD `_id`, else 404 before any upstream call.
     func roomId(_ c: RequestContext) throws -> String {
         let id = c.parameters["roomId"] ?? ""
-        guard Self.isRoomId(id) else { throw TeleconsultationUseCases.notFound(id) }
+        guard Identifiers.isCRUDId(id) else { throw TeleconsultationUseCases.notFound(id) }
         return id
     }
 

@@ -34,7 +34,7 @@ public struct BandyerVideoProvider: VideoProvider {
         }
         let v = try answer.json("bandyer", "create user")
         let candidates = [v["user_id"], v["id"], v["user"]?["id"], v["user"]?["user_id"]]
-        guard let id = candidates.lazy.compactMap({ $0?.stringValue }).first, isProviderId(id) else {
+        guard let id = candidates.lazy.compactMap({ $0?.stringValue }).first, Identifiers.isProviderId(id) else {
             throw invalid("create user", "no valid user id")
         }
         return id
@@ -57,7 +57,7 @@ public struct BandyerVideoProvider: VideoProvider {
         }
         let v = try answer.json("bandyer", "create room")
         let room = v["room"] ?? v
-        guard let roomId = (room["room_id"] ?? v["room_id"])?.stringValue, isProviderId(roomId) else {
+        guard let roomId = (room["room_id"] ?? v["room_id"])?.stringValue, Identifiers.isProviderId(roomId) else {
             throw invalid("create room", "no valid room id")
         }
         var links: [String: String] = [:]
@@ -73,7 +73,7 @@ public struct BandyerVideoProvider: VideoProvider {
     }
 
     public func deleteRoom(id: String, context: UpstreamContext) async throws {
-        precondition(isProviderId(id), "room ids are validated when they arrive")
+        precondition(Identifiers.isProviderId(id), "room ids are validated when they arrive")
         let answer = try await call("delete room", .DELETE, "/room/delete/\(id)", body: nil, context: context)
         // 404: already gone, which is what we wanted.
         guard [200, 204, 404].contains(answer.status) else {

@@ -45,14 +45,14 @@ public struct CRUDTeleconsultationStore: TeleconsultationStore {
     public func create(_ fields: JSONObject, state: DocumentState, context: UpstreamContext) async throws -> String {
         let answer = try await insert(teleconsultations, fields, state: state, operation: "create", context: context)
         guard answer.status == 200 || answer.status == 201 else { throw fail("create", answer) }
-        guard let id = try answer.json("crud", "create")["_id"]?.stringValue, isCRUDId(id) else {
+        guard let id = try answer.json("crud", "create")["_id"]?.stringValue, Identifiers.isCRUDId(id) else {
             throw UpstreamError(upstream: "crud", operation: "create", kind: .invalidResponse("no valid _id"))
         }
         return id
     }
 
     public func read(id: String, context: UpstreamContext) async throws -> JSONValue? {
-        precondition(isCRUDId(id), "ids are validated before they reach an upstream URL")
+        precondition(Identifiers.isCRUDId(id), "ids are validated before they reach an upstream URL")
         let answer = try await call("read", .GET, "/\(teleconsultations)/\(id)", context: context)
         if answer.status == 404 { return nil }
         guard answer.status == 200 else { throw fail("read", answer) }
@@ -62,7 +62,7 @@ public struct CRUDTeleconsultationStore: TeleconsultationStore {
     }
 
     public func update(id: String, expectedVersion: Int?, set: JSONObject, unset: [String], context: UpstreamContext) async throws -> Bool {
-        precondition(isCRUDId(id), "ids are validated before they reach an upstream URL")
+        precondition(Identifiers.isCRUDId(id), "ids are validated before they reach an upstream URL")
         let condition: JSONValue = expectedVersion.map { ["version": .number(Double($0))] } ?? ["version": ["$exists": false]]
         var body = JSONObject()
         body["$set"] = .object(set)
@@ -75,7 +75,7 @@ public struct CRUDTeleconsultationStore: TeleconsultationStore {
     }
 
     public func changeState(id: String, to state: DocumentState, context: UpstreamContext) async throws -> Bool {
-        precondition(isCRUDId(id), "ids are validated before they reach an upstream URL")
+        precondition(Identifiers.isCRUDId(id), "ids are validated before they reach an upstream URL")
         let operation = "state \(state.rawValue)"
         let answer = try await call(operation, .POST, "/\(teleconsultations)/\(id)/state", body: ["stateTo": .string(state.rawValue)], context: context)
         if answer.status == 404 { return false }
@@ -88,8 +88,8 @@ public struct CRUDTeleconsultationStore: TeleconsultationStore {
         let answer = try await call("user map find", .GET, "/\(userMap)/?_q=\(queryEncode(q.jsonString))&_s=createdAt&_l=200", context: context)
         guard answer.status == 200, let list = try answer.json("crud", "user map find").arrayValue else { throw fail("user map find", answer) }
         let entries: [UserMapping] = list.compactMap { v in
-            guard let id = v["_id"]?.stringValue, isCRUDId(id), v["receivedUserId"]?.stringValue == externalId,
-                  let b = v["bandyerId"]?.stringValue, isProviderId(b) else { return nil }
+            guard let id = v["_id"]?.stringValue, Identifiers.isCRUDId(id), v["receivedUserId"]?.stringValue == externalId,
+                  let b = v["bandyerId"]?.stringValue, Identifiers.isProviderId(b) else { return nil }
             return UserMapping(id: id, receivedUserId: externalId, bandyerId: b,
                                role: v["role"]?.stringValue.flatMap(Role.init(rawValue:)) ?? .basic,
                                createdAt: v["createdAt"]?.stringValue ?? "")
@@ -106,7 +106,7 @@ public struct CRUDTeleconsultationStore: TeleconsultationStore {
     }
 
     public func repointMapping(id: String, bandyerId: String, role: Role, context: UpstreamContext) async throws {
-        precondition(isCRUDId(id), "ids are validated before they reach an upstream URL")
+        precondition(Identifiers.isCRUDId(id), "ids are validated before they reach an upstream URL")
         let body: JSONValue = ["$set": ["bandyerId": .string(bandyerId), "role": .string(role.rawValue)]]
         let answer = try await call("user map update", .PATCH, "/\(userMap)/\(id)", body: body, context: context)
         guard answer.status == 200 else { throw fail("user map update", answer) }

@@ -100,15 +100,3 @@ func queryEncode(_ s: String) -> String {
     }
     return out
 }
-
-/// `[A-Za-z0-9._-]{1,128}`: what we accept from Bandyer as an id before it goes into a path or a document.
-func isProviderId(_ s: String) -> Bool {
-    !s.isEmpty && s.utf8.count <= 128 && s.utf8.allSatisfy {
-        ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D
-    }
-}
-
-/// A CRUD `_id`: 24 lowercase hex characters.
-func isCRUDId(_ s: String) -> Bool {
-    s.utf8.count == 24 && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
-}

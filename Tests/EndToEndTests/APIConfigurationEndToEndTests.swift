@@ -70,6 +70,33 @@ extension EndToEnd {
             }
         }
 
+        @Test func auth0ModeServesEveryRoute() async throws {
+            try await withStack("auth0-routes", auth0: true, env: ["DEFAULT_CLIENT_TYPE": "frontend"]) { s in
+                try await s.seedAuth0(#"[{"user_id":"d","name":"Doc","groups":["doctor"]},{"user_id":"p","name":"Pat","groups":["patient"]},{"user_id":"q","name":"Quinn","groups":["patient"]}]"#)
+                let id = try await s.create([#"{"userExternalId":"d"}"#], number: 2, start: iso(3600), end: iso(5400))
+                _ = try await s.control("DELETE", "/requests")
+                // The last participant: one auth0 call for everybody, then the room.
+                let added = try await s.call("POST", "/teleconsultation/\(id)/participants/data", body: #"{"userExternalId":"p","language":"it"}"#)
+                #expect(added.status == 201)
+                let lookups = try await s.requests(service: "auth0")
+                #expect(lookups.count == 1 && lookups.first?["query"]?["_q"] == #"{"user_id":{"$in":["d","p"]}}"#)
+                #expect(try await s.rooms().count == 1)
+                // PATCH with an array of ids replaces the participants (and the room).
+                let patched = try await s.call("PATCH", "/teleconsultation/\(id)", body: #"{"participants":["d","q"]}"#)
+                #expect(patched.status == 204)
+                let doc = try #require(try await s.teleconsultations().first)
+                #expect(doc["participants"]?.arrayValue?.map { $0["userExternalId"] } == ["d", "q"])
+                let rooms = try await s.rooms()
+                #expect(rooms.count == 1 && rooms[0]["room_id"] == doc["bandyerRoomId"])
+                // A participant auth0-client no longer knows has a null name.
+                try await s.seedAuth0(#"[{"user_id":"d","name":"Doc","groups":["doctor"]}]"#)
+                let join = try await s.call("GET", "/teleconsultation/\(id)", headers: ["miauserid": "d"])
+                #expect(join.json?["participantsBandyerCall"]?.arrayValue?.map { $0["fullName"] } == ["Doc", .null])
+                #expect(try await s.call("DELETE", "/teleconsultation/\(id)").status == 204)
+                #expect(try await s.rooms().isEmpty)
+            }
+        }
+
         @Test func defaultClientTypeIsUsedWhenTheRequestHasNone() async throws {
             try await withStack("clienttype", auth0: true, env: ["DEFAULT_CLIENT_TYPE": "backoffice"]) { s in
                 try await s.seedAuth0(#"[{"user_id":"d","name":"Doc","groups":["doctor"]},{"user_id":"p","name":"Pat","groups":["customer"]}]"#)

@@ -101,9 +101,9 @@ import Testing
     }
 
     @Test func roomIdsMustBe24LowercaseHex() {
-        #expect(TeleconsultationRoutes.isRoomId("0123456789abcdef01234567"))
+        #expect(Identifiers.isCRUDId("0123456789abcdef01234567"))
         for bad in ["0123456789ABCDEF01234567", "0123456789abcdef012345678", "../", "%2F", #"{"$ne":1}"#, ""] {
-            #expect(!TeleconsultationRoutes.isRoomId(bad))
+            #expect(!Identifiers.isCRUDId(bad))
         }
     }
 

@@ -14,6 +14,7 @@ final class InMemoryStore: TeleconsultationStore, @unchecked Sendable {
     var mappingsById: [UserMapping] = []
     var counter = 0
     var failUpdates = false
+    var alwaysConflict = false
 
     func next() -> String { counter += 1; return String(format: "%024x", counter) }
 
@@ -34,6 +35,7 @@ final class InMemoryStore: TeleconsultationStore, @unchecked Sendable {
 
     func update(id: String, expectedVersion: Int?, set: JSONObject, unset: [String], context: UpstreamContext) async throws -> Bool {
         if failUpdates { throw UpstreamError(upstream: "crud", operation: "update", kind: .status(500)) }
+        if alwaysConflict { return false }
         return lock.withLock {
             guard var doc = documents[id], states[id] == .public, doc["version"]?.intValue == expectedVersion else { return false }
             for m in set.members { doc[m.key] = m.value }

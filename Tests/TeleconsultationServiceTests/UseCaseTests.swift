@@ -15,6 +15,7 @@ struct World {
         useCases = TeleconsultationUseCases(store: store, video: video, directory: directory,
                                             privileges: Privileges(basic: .init(groups: ["patient"]), plus: .init(groups: ["doctor"], tools: ToolSet([("chat", true)]))),
                                             schedule: Schedule(immutablePeriodMilliseconds: immutableMs, unlimited: unlimited), live: true,
+                                            conflictRetryBudget: .seconds(2),
                                             now: { t })
     }
 
@@ -215,5 +216,16 @@ func apiError(_ body: () async throws -> Void) async -> APIError? {
                                                                   startDate: World.start, endDate: World.end), context: context(), logger: w.logger)
         }
         #expect(e == .badRequest("user a|9 not found on auth0-client"))
+    }
+
+    @Test func endlessConflictsEndIn409AfterTheRetryBudgetWithNoRoomLeft() async throws {
+        let w = World()
+        let id = try await w.create([World.doctor])
+        w.store.alwaysConflict = true
+        let began = ContinuousClock.now
+        let e = await apiError { try await w.useCases.addParticipant(roomId: id, World.patient, context: context(), logger: w.logger) }
+        #expect(e == .fixed(.conflict, "Teleconsultation \(id) was changed concurrently, retry"))
+        #expect(ContinuousClock.now - began >= .seconds(2))
+        #expect(w.video.rooms.isEmpty && !w.video.deleted.isEmpty)
     }
 }

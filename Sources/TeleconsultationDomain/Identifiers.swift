@@ -1,0 +1,14 @@
+/// What an id must look like before it goes into an upstream URL or a stored document.
+public enum Identifiers {
+    /// A CRUD `_id`: exactly 24 lowercase hex characters.
+    public static func isCRUDId(_ s: String) -> Bool {
+        s.utf8.count == 24 && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+    }
+
+    /// A Bandyer user or room id: `[A-Za-z0-9._-]{1,128}`.
+    public static func isProviderId(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.count <= 128 && s.utf8.allSatisfy {
+            ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D
+        }
+    }
+}
