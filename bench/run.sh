@@ -65,12 +65,12 @@ http {
     server {
         listen 127.0.0.1:$up backlog=4096;
         location = /doc { return 200 '$doc'; }
-        location ~ ^/crud/teleconsultations/[0-9a-f]{24}\$ { return 200 '$doc'; }
-        location ~ ^/crud/teleconsultations/[0-9a-f]{24}/state\$ { return 204; }
+        location ~ "^/crud/teleconsultations/[0-9a-f]{24}\$" { return 200 '$doc'; }
+        location ~ "^/crud/teleconsultations/[0-9a-f]{24}/state\$" { return 204; }
         location = /crud/teleconsultations/ { return 200 '{"_id":"0123456789abcdef01234568"}'; }
         location = /crud/teleconsultation-users/ { return 200 '$map'; }
         location = /bandyer/room/create { return 200 '$room'; }
-        location ~ ^/slowcrud/teleconsultations/[0-9a-f]{24}\$ { echo_sleep 0.2; echo '$doc'; }
+        location ~ "^/slowcrud/teleconsultations/[0-9a-f]{24}\$" { echo_sleep 0.2; echo '$doc'; }
     }
 
     upstream static_up { server 127.0.0.1:$up; keepalive 256; }
