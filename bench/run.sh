@@ -128,7 +128,17 @@ run() { # name, description, connections, pid for RSS (or -), url, [lua]
     [ -n "$lua" ] && args+=(-s "$lua")
     wrk "${args[@]}" -d"${warmup}s" "$url" >/dev/null 2>&1 || true
     [ "$pid" != "-" ] && reset_peak "$pid"
+    local perf_pid=""
+    if [ "${PERF_ROW:-}" = "$name" ] && [ "$pid" != "-" ]; then
+        # Profiling on request: a sampled profile of the app during this row (software clock).
+        perf record -F 999 -e cpu-clock -g -p "$pid" -o "$dir/perf-$name.data" -- sleep "$seconds" >/dev/null 2>&1 & perf_pid=$!
+    fi
     local out; out=$(wrk "${args[@]}" -d"${seconds}s" --latency "$url" 2>&1)
+    if [ -n "$perf_pid" ]; then
+        wait "$perf_pid" || true
+        perf report -i "$dir/perf-$name.data" --no-children --sort symbol --stdio 2>/dev/null | grep -v "^#" | grep -v "^$" | head -60 > "bench/results/perf-$name.txt" || true
+        echo "   profile of $name: bench/results/perf-$name.txt"
+    fi
     local r p50 p99 non2xx sock errors rss="-"
     r=$(awk '/^Requests\/sec/ { printf "%.0f", $2 }' <<<"$out")
     p50=$(ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")

@@ -125,6 +125,7 @@ public final class FastCGIServer: Sendable {
 
     private func acceptLoop() {
         defer { acceptExited.signal() }
+        var peekBuffer = [UInt8](repeating: 0, count: Self.peekBytes)
         var fds = [pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0)]
         while true {
@@ -156,10 +157,28 @@ public final class FastCGIServer: Sendable {
                 _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
                 setDeadlines(fd)
                 state.withLock { $0.inFlight += 1 }
-                queue.push(fd)
+                // nginx writes the whole request at once: when it is all buffered already,
+                // reading it here cannot block, and saves a hand-off to a reader thread.
+                if Self.holdsCompleteRequest(fd, scratch: &peekBuffer) {
+                    readRequest(on: fd)
+                } else {
+                    queue.push(fd)
+                }
                 gotConnection = true
             }
         }
+    }
+
+    static let peekBytes = 16 * 1024
+
+    /// Whether the socket already holds a whole FastCGI request: well-formed records up to
+    /// the empty STDIN record that ends it. Looks without consuming (MSG_PEEK) and without
+    /// waiting; anything else (not there yet, too big to peek, not FastCGI) takes the slow
+    /// path, where reads have a deadline.
+    static func holdsCompleteRequest(_ fd: Int32, scratch: inout [UInt8]) -> Bool {
+        let n = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_PEEK | MSG_DONTWAIT)) }
+        guard n > 0 else { return false }
+        return FastCGIRecords.endsRequest(scratch.prefix(n))
     }
 
     private func setDeadlines(_ fd: Int32) {
@@ -201,8 +220,9 @@ public final class FastCGIServer: Sendable {
             return
         }
         let params = Self.params(of: request)
+        let declared = params.first { $0.name == "CONTENT_LENGTH" }.flatMap { Int($0.value) } ?? 0
         var body: [UInt8] = []
-        let tooLarge = !readBody(request, into: &body)
+        let tooLarge = !readBody(request, declaredLength: declared, into: &body)
         if FCGX_GetError(request.pointee.in) != 0 {
             // The peer stalled or vanished mid-body: nobody to answer.
             FCGX_Free(request, 1)
@@ -236,30 +256,33 @@ public final class FastCGIServer: Sendable {
         }
     }
 
-    /// Reads the body; false when it is larger than the cap (the rest is drained, bounded).
-    private func readBody(_ request: UnsafeMutablePointer<FCGX_Request>, into body: inout [UInt8]) -> Bool {
-        let limit = configuration.maxBodyBytes
-        var declared = 0
-        if let v = FCGX_GetParam("CONTENT_LENGTH", request.pointee.envp) { declared = Int(String(cString: v)) ?? 0 }
-        if declared > 0 && declared <= limit { body.reserveCapacity(declared) }
-        let chunk = 64 * 1024
-        var buffer = [CChar](repeating: 0, count: chunk)
-        var total = 0
-        let drainLimit = max(limit, 1) * 16
-        while true {
-            let n = buffer.withUnsafeMutableBufferPointer { FCGX_GetStr($0.baseAddress, Int32(chunk), request.pointee.in) }
-            if n <= 0 { break }
-            total += Int(n)
-            if total <= limit {
-                buffer.withUnsafeBufferPointer { p in
-                    p.withMemoryRebound(to: UInt8.self) { body.append(contentsOf: $0.prefix(Int(n))) }
-                }
-            } else if total > drainLimit {
-                break
+    /// Reads the body announced by `CONTENT_LENGTH` (CGI semantics: none without it); false
+    /// when it is larger than the cap. A body that is too large is drained (bounded), so the
+    /// web server can finish sending it and relay our 413.
+    private func readBody(_ request: UnsafeMutablePointer<FCGX_Request>, declaredLength: Int, into body: inout [UInt8]) -> Bool {
+        if declaredLength <= 0 { return true }
+        if declaredLength > configuration.maxBodyBytes {
+            var sink = [CChar](repeating: 0, count: 64 * 1024)
+            var drained = 0
+            while drained < min(declaredLength, configuration.maxBodyBytes * 16) {
+                let n = sink.withUnsafeMutableBufferPointer { FCGX_GetStr($0.baseAddress, Int32($0.count), request.pointee.in) }
+                if n <= 0 { break }
+                drained += Int(n)
             }
-            if n < chunk { break }
+            return false
         }
-        return total <= limit
+        body = [UInt8](unsafeUninitializedCapacity: declaredLength) { buffer, count in
+            var offset = 0
+            buffer.withMemoryRebound(to: CChar.self) { chars in
+                while offset < declaredLength {
+                    let n = FCGX_GetStr(chars.baseAddress! + offset, Int32(declaredLength - offset), request.pointee.in)
+                    if n <= 0 { break }
+                    offset += Int(n)
+                }
+            }
+            count = offset
+        }
+        return true
     }
 
     /// Copies every `NAME=VALUE` param: libfcgi frees them at `FCGX_Finish_r`.

@@ -130,8 +130,25 @@ public struct Application: Responder, Sendable {
            id.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
             return id
         }
+        return generatedIds.next()
+    }
+
+    static let generatedIds = RequestIds()
+}
+
+/// Request ids without a system call each: a random per-process prefix and a counter.
+final class RequestIds: Sendable {
+    private let prefix: String
+    private let counter = Atomic<UInt64>(0)
+
+    init() {
         var g = SystemRandomNumberGenerator()
-        return String(g.next(), radix: 16, uppercase: false) + String(g.next() >> 32, radix: 16, uppercase: false)
+        prefix = String(g.next() >> 16, radix: 16, uppercase: false)
+    }
+
+    func next() -> String {
+        let n = counter.add(1, ordering: .relaxed).newValue
+        return prefix + "-" + String(n, radix: 16, uppercase: false)
     }
 }
 

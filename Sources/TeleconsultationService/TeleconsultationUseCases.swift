@@ -422,8 +422,10 @@ public struct TeleconsultationUseCases: Sendable {
         while true {
             if try await attempt() { return }
             round += 1
-            let pause = Duration.milliseconds(Int.random(in: 5...(20 + 20 * min(round, 10))))
-            if ContinuousClock.now + pause >= giveUp { throw Self.concurrent(roomId) }
+            let now = ContinuousClock.now
+            if now >= giveUp { throw Self.concurrent(roomId) }
+            // Jitter, growing with the rounds; the last pause ends exactly at the budget.
+            let pause = min(Duration.milliseconds(Int.random(in: 5...(20 + 20 * min(round, 10)))), giveUp - now)
             try await Task.sleep(for: pause)
         }
     }

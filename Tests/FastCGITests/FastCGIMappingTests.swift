@@ -62,3 +62,19 @@ import Testing
         #expect(throws: ListenSocket.ParseError.self) { try ListenSocket.parse("host:99999") }
     }
 }
+
+@Suite struct FastCGIRecordsTests {
+    func record(_ type: UInt8, _ length: Int, padding: UInt8 = 0) -> [UInt8] {
+        [1, type, 0, 1, UInt8(length >> 8), UInt8(length & 0xFF), padding, 0] + Array(repeating: 0, count: length + Int(padding))
+    }
+
+    @Test func aRequestEndsWithAnEmptyStdinRecord() {
+        let begin = record(1, 8), params = record(4, 300, padding: 4), endParams = record(4, 0), body = record(5, 10, padding: 6), end = record(5, 0)
+        #expect(FastCGIRecords.endsRequest(begin + params + endParams + body + end))
+        #expect(FastCGIRecords.endsRequest(begin + params + endParams + end))
+        #expect(!FastCGIRecords.endsRequest(begin + params + endParams + body))
+        #expect(!FastCGIRecords.endsRequest(Array((begin + params + endParams + end).dropLast(1))))
+        #expect(!FastCGIRecords.endsRequest([9] + Array(record(5, 0).dropFirst())))
+        #expect(!FastCGIRecords.endsRequest([UInt8]()))
+    }
+}
