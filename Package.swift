@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // libfcgi (Debian libfcgi-dev) as a Swift module.
@@ -48,6 +49,8 @@ let package = Package(
         .executableTarget(name: "teleconsultation-backend", dependencies: [
             "FastCGI", "Responder", "StrictJSON", "TeleconsultationService", "Upstreams",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         // Local stand-ins for CRUD, Bandyer and auth0-client (run stack and end-to-end tests).
         .executableTarget(name: "UpstreamEmulator", dependencies: [

@@ -2,6 +2,8 @@ import FastCGI
 import Foundation
 import Glibc
 import Logging
+import NIOCore
+import NIOPosix
 import Responder
 import TeleconsultationService
 
@@ -10,6 +12,9 @@ import TeleconsultationService
 // flag and leave accept() blocked); SIGPIPE is ignored (a peer that hung up is an error
 // return, not a death).
 TerminationSignals.block()
+// Request tasks and the HTTP client share NIO's event-loop threads: no hop between Swift's
+// global executor and the event loops on every upstream call (must come before any task).
+_ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
 
 let usage = """
     Usage: teleconsultation-backend [--socket PATH|HOST:PORT] [--check-config] [--version]
