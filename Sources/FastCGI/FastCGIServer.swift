@@ -230,7 +230,11 @@ public final class FastCGIServer: Sendable {
             release()
             return
         }
-        let box = RequestHandle(request)
+        // Everything is read: let libfcgi free its buffers now (they would otherwise be held
+        // through the upstream calls) and keep only the connection and the request id.
+        let connection = ResponseConnection(fd: request.pointee.ipcFd, requestId: UInt16(truncatingIfNeeded: request.pointee.requestId))
+        FCGX_Free(request, 0)
+        request.deallocate()
         // Method and path only: a query string may carry what logs must not.
         let uri = params.first { $0.name == "REQUEST_URI" }?.value ?? "?"
         let summary = (params.first { $0.name == "REQUEST_METHOD" }?.value ?? "?") + " " + String(uri.prefix { $0 != "?" })
@@ -251,7 +255,7 @@ public final class FastCGIServer: Sendable {
             case .failure(let error):
                 response = await failureResponder.respond(to: .malformedRequest("\(error)"), head: nil)
             }
-            box.finish(with: FastCGIResponseWriter.serialize(response))
+            connection.finish(with: FastCGIResponseWriter.serialize(response))
             release(activeId: activeId)
         }
     }
@@ -305,24 +309,28 @@ public final class FastCGIServer: Sendable {
     }
 }
 
-/// An accepted libfcgi request crossing from a reader thread into the task that answers it.
-///
-/// `@unchecked Sendable`: libfcgi keeps all per-request state in the `FCGX_Request`, and
-/// exactly one owner touches it at a time: the reader thread until the task is created,
-/// then only that task, which finishes and frees it.
-final class RequestHandle: @unchecked Sendable {
-    private let request: UnsafeMutablePointer<FCGX_Request>
+/// The connection of a request that has been read, crossing into the task that answers it:
+/// the descriptor and the request id, nothing of libfcgi's. Exactly one task owns it.
+struct ResponseConnection: Sendable {
+    let fd: Int32
+    let requestId: UInt16
 
-    init(_ request: UnsafeMutablePointer<FCGX_Request>) { self.request = request }
-
-    func finish(with bytes: [UInt8]) {
-        bytes.withUnsafeBufferPointer { p in
-            p.withMemoryRebound(to: CChar.self) { _ = FCGX_PutStr($0.baseAddress, Int32($0.count), request.pointee.out) }
+    /// Writes the response records in one go (the socket has a send deadline), then closes.
+    func finish(with payload: [UInt8]) {
+        let bytes = FastCGIResponseRecords.frame(payload, requestId: requestId)
+        bytes.withUnsafeBytes { p in
+            var offset = 0
+            while offset < p.count {
+                let n = write(fd, p.baseAddress! + offset, p.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }  // the peer is gone or stalled past the deadline
+                offset += n
+            }
         }
-        FCGX_Finish_r(request)
-        // A peer that asked for keep-conn: we serve one request per connection.
-        if request.pointee.ipcFd >= 0 { FCGX_Free(request, 1) }
-        request.deallocate()
+        // Half-close first, as libfcgi does, so the web server reads the end of the response
+        // before it learns of the close.
+        shutdown(fd, Int32(SHUT_WR))
+        close(fd)
     }
 }
 

@@ -1,10 +1,14 @@
 import Prometheus
+import Synchronization
 
 /// The Prometheus registry and the service's metrics: requests by route and status,
 /// latency per route and per upstream, requests in flight.
 public final class ServiceMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     private let inFlightGauge: Gauge
+    /// Handles by "method route status": a registry look-up builds label arrays and hashes
+    /// them under its lock; this is one dictionary hit per request.
+    private let requestHandles = Mutex<[String: (Counter, DurationHistogram)]>([:])
     static let buckets: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25),
                                       .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
                                       .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10)]
@@ -17,10 +21,18 @@ public final class ServiceMetrics: Sendable {
 
     func requestFinished(method: String, route: String, status: Int, duration: Duration) {
         inFlightGauge.decrement()
-        registry.makeCounter(name: "http_requests_total", labels: [("method", method), ("route", route), ("status_code", String(status))],
-                             help: "Requests answered, by route and status").increment()
-        registry.makeDurationHistogram(name: "http_request_duration_seconds", labels: [("route", route)], buckets: Self.buckets,
-                                       help: "Time to answer a request, by route").record(duration)
+        let key = method + " " + route + " " + String(status)
+        let handles = requestHandles.withLock { cache in
+            if let h = cache[key] { return h }
+            let h = (registry.makeCounter(name: "http_requests_total", labels: [("method", method), ("route", route), ("status_code", String(status))],
+                                          help: "Requests answered, by route and status"),
+                     registry.makeDurationHistogram(name: "http_request_duration_seconds", labels: [("route", route)], buckets: Self.buckets,
+                                                    help: "Time to answer a request, by route"))
+            cache[key] = h
+            return h
+        }
+        handles.0.increment()
+        handles.1.record(duration)
     }
 
     /// One upstream call: `upstream` is crud, bandyer or auth0; `outcome` ok, error or timeout.

@@ -78,3 +78,27 @@ import Testing
         #expect(!FastCGIRecords.endsRequest([UInt8]()))
     }
 }
+
+@Suite struct FastCGIResponseRecordsTests {
+    @Test func framesStdoutThenEndRequest() {
+        let bytes = FastCGIResponseRecords.frame(Array("hi".utf8), requestId: 0x0102)
+        #expect(bytes == [1, 6, 1, 2, 0, 2, 0, 0, 104, 105,  // STDOUT "hi"
+                          1, 6, 1, 2, 0, 0, 0, 0,            // empty STDOUT
+                          1, 3, 1, 2, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])  // END_REQUEST, status 0, complete
+    }
+
+    @Test func splitsLargePayloadsIntoRecordsBelow64KiB() {
+        let payload = [UInt8](repeating: 7, count: 150_000)
+        let bytes = FastCGIResponseRecords.frame(payload, requestId: 1)
+        var offset = 0
+        var content = 0
+        var types: [UInt8] = []
+        while offset < bytes.count {
+            let length = Int(bytes[offset + 4]) << 8 | Int(bytes[offset + 5])
+            types.append(bytes[offset + 1])
+            if bytes[offset + 1] == 6 { content += length }
+            offset += 8 + length + Int(bytes[offset + 6])
+        }
+        #expect(content == 150_000 && types == [6, 6, 6, 6, 3] && offset == bytes.count)
+    }
+}
