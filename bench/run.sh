@@ -125,6 +125,7 @@ rows=()
 declare -A rps
 run() { # name, description, connections, pid for RSS (or -), url, [lua]
     local name=$1 what=$2 c=$3 pid=$4 url=$5 lua=${6:-}
+    if [ -n "${ROWS:-}" ] && [[ " $ROWS " != *" $name "* ]]; then return; fi
     local args=(-t2 -c"$c" --timeout 10s)
     [ -n "$lua" ] && args+=(-s "$lua")
     wrk "${args[@]}" -d"${warmup}s" "$url" >/dev/null 2>&1 || true
@@ -164,7 +165,7 @@ run POST "service POST /teleconsultation, complete (5 upstream calls)" "$conns" 
 run L2LAT "nginx proxy_pass, upstream answers after 200 ms" "$lconns" - "http://127.0.0.1:$front/l2slow"
 run LAT "service GET, upstream answers after 200 ms" "$lconns" "$slow_pid" "http://127.0.0.1:$slowfront/api/v1/telecons-be/teleconsultation/$id" "$dir/get.lua"
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 mkdir -p bench/results
 out="bench/results/bench-$(date -u +%Y%m%dT%H%M%SZ).md"
 {
@@ -177,9 +178,9 @@ out="bench/results/bench-$(date -u +%Y%m%dT%H%M%SZ).md"
     echo "|---|---|---|---|---|---|---|---|"
     printf '%s\n' "${rows[@]}"
     echo
-    echo "- GET / L2 = $(ratio "${rps[GET]}" "${rps[L2]}") (target ≥ 0.25)"
-    echo "- healthz / F = $(ratio "${rps[healthz]}" "${rps[F]}") (target ≥ 0.85)"
-    echo "- latency run / ideal ($lconns / 0.2 s = $((lconns * 5)) req/s) = $(ratio "${rps[LAT]}" $((lconns * 5))) (target ≥ 0.95; nginx's own proxy: $(ratio "${rps[L2LAT]}" $((lconns * 5))))"
+    echo "- GET / L2 = $(ratio "${rps[GET]:-}" "${rps[L2]:-}") (target ≥ 0.25)"
+    echo "- healthz / F = $(ratio "${rps[healthz]:-}" "${rps[F]:-}") (target ≥ 0.85)"
+    echo "- latency run / ideal ($lconns / 0.2 s = $((lconns * 5)) req/s) = $(ratio "${rps[LAT]:-}" $((lconns * 5))) (target ≥ 0.95; nginx's own proxy: $(ratio "${rps[L2LAT]:-}" $((lconns * 5))))"
 } > "$out"
 echo
 cat "$out"

@@ -54,17 +54,27 @@ public enum FastCGIRequestMapper {
         return HTTPRequest(method: httpMethod, scheme: nil, authority: nil, path: path, headerFields: fields)
     }
 
+    static let mappedNames: [[UInt8]] = ["REQUEST_METHOD", "REQUEST_URI", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING",
+                                         "CONTENT_TYPE", "CONTENT_LENGTH"].map { Array($0.utf8) }
+
+    /// Whether `makeHead` reads a param of this name (`HTTP_*` or one of `mappedNames`).
+    static func isMapped(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        if name.count > 5, name[0] == UInt8(ascii: "H"), name[1] == UInt8(ascii: "T"), name[2] == UInt8(ascii: "T"),
+           name[3] == UInt8(ascii: "P"), name[4] == UInt8(ascii: "_") { return true }
+        return mappedNames.contains { $0.count == name.count && $0.elementsEqual(name) }
+    }
+
     /// `HTTP_X_REQUEST_ID` → `x-request-id`; nil for names that are not valid header names.
     static func headerName(fromParam param: String) -> HTTPField.Name? {
-        var name = ""
-        name.reserveCapacity(param.utf8.count - 5)
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(param.utf8.count - 5)
         for c in param.utf8.dropFirst(5) {
             switch c {
-            case UInt8(ascii: "_"): name.append("-")
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"): name.append(Character(Unicode.Scalar(c + 32)))
-            default: name.append(Character(Unicode.Scalar(c)))
+            case UInt8(ascii: "_"): bytes.append(UInt8(ascii: "-"))
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): bytes.append(c + 32)
+            default: bytes.append(c)
             }
         }
-        return HTTPField.Name(name)
+        return HTTPField.Name(String(decoding: bytes, as: UTF8.self))
     }
 }

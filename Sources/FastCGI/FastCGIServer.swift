@@ -289,19 +289,21 @@ public final class FastCGIServer: Sendable {
         return true
     }
 
-    /// Copies every `NAME=VALUE` param: libfcgi frees them at `FCGX_Finish_r`.
+    /// Copies the params the mapping uses (`HTTP_*` and a few CGI variables): libfcgi frees
+    /// them with the request. The others (DOCUMENT_ROOT, SERVER_SOFTWARE, …) are skipped
+    /// without building a String.
     static func params(of request: UnsafeMutablePointer<FCGX_Request>) -> [(name: String, value: String)] {
         var result: [(name: String, value: String)] = []
-        result.reserveCapacity(32)
+        result.reserveCapacity(16)
         guard var p = request.pointee.envp else { return result }
         while let entry = p.pointee {
             let length = strlen(entry)
             entry.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
                 let buffer = UnsafeBufferPointer(start: bytes, count: length)
-                if let eq = buffer.firstIndex(of: UInt8(ascii: "=")) {
-                    result.append((String(decoding: buffer[..<eq], as: UTF8.self),
-                                   String(decoding: buffer[(eq + 1)...], as: UTF8.self)))
-                }
+                guard let eq = buffer.firstIndex(of: UInt8(ascii: "=")) else { return }
+                let name = UnsafeBufferPointer(rebasing: buffer[..<eq])
+                guard FastCGIRequestMapper.isMapped(name) else { return }
+                result.append((String(decoding: name, as: UTF8.self), String(decoding: buffer[(eq + 1)...], as: UTF8.self)))
             }
             p += 1
         }

@@ -17,14 +17,14 @@ public struct Request: Sendable {
     /// The path without the query string (still percent-encoded).
     public var path: Substring {
         let full = head.path ?? "/"
-        if let q = full.firstIndex(of: "?") { return full[..<q] }
+        if let q = full.utf8.firstIndex(of: UInt8(ascii: "?")) { return full[..<q] }
         return full[...]
     }
 
     /// The raw query string, without the `?`.
     public var query: Substring {
         let full = head.path ?? "/"
-        if let q = full.firstIndex(of: "?") { return full[full.index(after: q)...] }
+        if let q = full.utf8.firstIndex(of: UInt8(ascii: "?")) { return full[full.utf8.index(after: q)...] }
         return ""
     }
 }

@@ -102,3 +102,18 @@ import Testing
         #expect(content == 150_000 && types == [6, 6, 6, 6, 3] && offset == bytes.count)
     }
 }
+
+@Suite struct FastCGIParamSelectionTests {
+    func mapped(_ name: String) -> Bool {
+        Array(name.utf8).withUnsafeBufferPointer { FastCGIRequestMapper.isMapped($0) }
+    }
+
+    @Test func keepsHeadersAndTheVariablesTheMappingReads() {
+        for name in ["HTTP_X_REQUEST_ID", "HTTP_MIAUSERID", "REQUEST_METHOD", "REQUEST_URI", "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH", "SCRIPT_NAME", "PATH_INFO"] {
+            #expect(mapped(name), "\(name)")
+        }
+        for name in ["DOCUMENT_ROOT", "SERVER_SOFTWARE", "REMOTE_ADDR", "HTTP_", "HTTPS", "REQUEST_METHODX"] {
+            #expect(!mapped(name), "\(name)")
+        }
+    }
+}
