@@ -51,9 +51,7 @@ public struct TeleconsultationUseCases: Sendable {
         let people = try await identities(of: participants.data, context: context)
         let duration = try schedule.roomDuration(start: start, end: end)
         let complete = participants.data.count >= participants.number
-        if complete && !people.values.contains(where: { $0.role == .plus }) {
-            throw APIError.fixed(.badRequest, "Failed POST /teleconsultation: no plus user in room")
-        }
+        if complete { try requirePlusUser(among: participants.data.map(\.userExternalId), people, "Failed POST /teleconsultation: no plus user in room") }
         let resolved = try await resolveAll(participants.data.map(\.userExternalId), identities: people, context: context)
         var document = Teleconsultation(
             id: "", startDate: start, endDate: end, participantsNumber: participants.number,
@@ -110,7 +108,7 @@ public struct TeleconsultationUseCases: Sendable {
             let people = try await identities(of: inputs, context: context)
             var duration: Int?
             if completes {
-                if !people.values.contains(where: { $0.role == .plus }) { throw APIError.fixed(.badRequest, route) }
+                try requirePlusUser(among: inputs.map(\.userExternalId), people, route)
                 duration = try schedule.roomDuration(start: document.startDate, end: document.endDate)
             }
             if newBandyerId == nil {
@@ -153,9 +151,7 @@ public struct TeleconsultationUseCases: Sendable {
             // One directory call covers the old participants too (to compare the rooms).
             let oldInputs = document.bandyerRoomId == nil ? [] : document.participants.map(Self.input(from:))
             let people = try await identities(of: newInputs, extra: oldInputs, context: context)
-            if updated.isComplete && !newInputs.contains(where: { people[$0.userExternalId]?.role == .plus }) {
-                throw APIError.fixed(.badRequest, noPlus)
-            }
+            if updated.isComplete { try requirePlusUser(among: newInputs.map(\.userExternalId), people, noPlus) }
             let resolved = try await resolveAll(updated.participants.map(\.userExternalId), identities: people, context: context)
             for i in updated.participants.indices { updated.participants[i].userBandyerId = resolved[i].bandyerUserId }
 
@@ -286,6 +282,12 @@ public struct TeleconsultationUseCases: Sendable {
             }
         }
         return result
+    }
+
+    /// A complete room needs a plus user: checked before any Bandyer user is created, so a
+    /// refused request leaves as little behind as possible (RoomPlanner checks it again).
+    func requirePlusUser(among ids: [String], _ people: [String: Identity], _ text: String) throws {
+        if !ids.contains(where: { people[$0]?.role == .plus }) { throw APIError.fixed(.badRequest, text) }
     }
 
     /// Bandyer ids for every participant, in order, concurrently. `known` ids are trusted

@@ -48,11 +48,10 @@ do {
     StartupFailure.exit(key: error.key, reason: error.reason)
 }
 
-let logLevel = configuration.logLevel
+let logLevel = configuration.logLevel.swiftLogLevel  // nil: silent
 LoggingSystem.bootstrap { label in
-    var handler = JSONLogHandler(label: label, level: logLevel.swiftLogLevel ?? .critical)
-    if logLevel == .silent { handler.logLevel = .critical }
-    return logLevel == .silent ? SwiftLogNoOpLogHandler() : handler
+    guard let logLevel else { return SwiftLogNoOpLogHandler() }
+    return JSONLogHandler(label: label, level: logLevel)
 }
 let logger = Logger(label: BuildInfo.name)
 
