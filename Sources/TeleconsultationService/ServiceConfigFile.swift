@@ -15,7 +15,7 @@ struct ServiceConfigFile: Sendable {
         do { root = try JSONParser.parse(bytes) } catch {
             throw ConfigurationError(key: envKey, reason: "invalid JSON at \(error.path.isEmpty ? "/" : error.path): \(error)")
         }
-        var reader = Reader()
+        let reader = Reader()
         let top = try reader.object(root, at: "", allowed: ["privileges", "userIdPathInRequest", "environment", "mode", "theme", "companyLogo"])
         guard let privilegesValue = top["privileges"] else { throw reader.fail("privileges", "is required") }
         let privs = try reader.object(privilegesValue, at: "privileges", allowed: ["basic", "plus"])

@@ -13,8 +13,18 @@ public final class ServiceMetrics: Sendable {
                                       .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
                                       .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10)]
 
+    // Full names as Prometheus shows them (the unit is part of the metric name).
+    static var inFlight: MetricNameDescriptor { .init(metricName: "http_requests_in_flight", unitName: "", helpText: "Requests being handled") }
+    static var requests: MetricNameDescriptor { .init(metricName: "http_requests_total", unitName: "", helpText: "Requests answered, by route and status") }
+    static var requestDuration: MetricNameDescriptor {
+        .init(metricName: "http_request_duration", unitName: "seconds", helpText: "Time to answer a request, by route")
+    }
+    static var upstreamDuration: MetricNameDescriptor {
+        .init(metricName: "upstream_request_duration", unitName: "seconds", helpText: "Time of upstream calls")
+    }
+
     public init() {
-        inFlightGauge = registry.makeGauge(name: "http_requests_in_flight", help: "Requests being handled")
+        inFlightGauge = registry.makeGauge(descriptor: Self.inFlight)
     }
 
     func requestStarted() { inFlightGauge.increment() }
@@ -24,10 +34,8 @@ public final class ServiceMetrics: Sendable {
         let key = method + " " + route + " " + String(status)
         let handles = requestHandles.withLock { cache in
             if let h = cache[key] { return h }
-            let h = (registry.makeCounter(name: "http_requests_total", labels: [("method", method), ("route", route), ("status_code", String(status))],
-                                          help: "Requests answered, by route and status"),
-                     registry.makeDurationHistogram(name: "http_request_duration_seconds", labels: [("route", route)], buckets: Self.buckets,
-                                                    help: "Time to answer a request, by route"))
+            let h = (registry.makeCounter(descriptor: Self.requests, labels: [("method", method), ("route", route), ("status_code", String(status))]),
+                     registry.makeDurationHistogram(descriptor: Self.requestDuration, labels: [("route", route)], buckets: Self.buckets))
             cache[key] = h
             return h
         }
@@ -37,9 +45,9 @@ public final class ServiceMetrics: Sendable {
 
     /// One upstream call: `upstream` is crud, bandyer or auth0; `outcome` ok, error or timeout.
     public func upstreamCall(upstream: String, operation: String, outcome: String, duration: Duration) {
-        registry.makeDurationHistogram(name: "upstream_request_duration_seconds",
+        registry.makeDurationHistogram(descriptor: Self.upstreamDuration,
                                        labels: [("upstream", upstream), ("operation", operation), ("outcome", outcome)],
-                                       buckets: Self.buckets, help: "Time of upstream calls").record(duration)
+                                       buckets: Self.buckets).record(duration)
     }
 
     public func render() -> [UInt8] { registry.emitToBuffer() }

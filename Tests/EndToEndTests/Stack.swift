@@ -215,6 +215,7 @@ final class Stack: @unchecked Sendable {
 
     // MARK: the stand-ins' control API
 
+    @discardableResult
     func control(_ method: String, _ path: String, _ body: String? = nil) async throws -> HTTPAnswer {
         try await http(method, emulatorURL + "/_control" + path, body: body)
     }
