@@ -5,7 +5,7 @@
 # validator come from PyPI into .build/venv).
 set -euo pipefail
 need=()
-for pkg in libfcgi-dev libfcgi-bin nginx; do
+for pkg in libfcgi-dev libfcgi-bin nginx curl; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
