@@ -57,9 +57,11 @@ public struct TeleconsultationUseCases: Sendable {
             id: "", startDate: start, endDate: end, participantsNumber: participants.number,
             participants: zip(participants.data, resolved).map { input, r in stored(input, bandyerId: r.bandyerUserId) },
             version: 1)
-        let room = try await makeRoomIfComplete(document: document, resolved: resolved, duration: duration,
-                                                noPlusText: "Failed POST /teleconsultation: no plus user in room", context: context, logger: logger)
-        if let room { apply(room, to: &document) }
+        var room: CreatedRoom?
+        if let plan = try roomPlan(for: document, resolved: resolved, duration: duration, noPlusText: "Failed POST /teleconsultation: no plus user in room") {
+            room = try await createRoom(plan, context: context, logger: logger)
+            apply(room!, to: &document)
+        }
         return try await insertAndPublish(document, room: room, context: context, logger: logger)
     }
 
@@ -120,8 +122,10 @@ public struct TeleconsultationUseCases: Sendable {
                 let resolved = try await resolveAll(updated.participants.map(\.userExternalId), identities: people,
                                                     known: updated.participants, context: context)
                 for i in updated.participants.indices { updated.participants[i].userBandyerId = resolved[i].bandyerUserId }
-                room = try await makeRoomIfComplete(document: updated, resolved: resolved, duration: duration, noPlusText: route, context: context, logger: logger)
-                if let room { apply(room, to: &updated) }
+                if let plan = try roomPlan(for: updated, resolved: resolved, duration: duration, noPlusText: route) {
+                    room = try await createRoom(plan, context: context, logger: logger)
+                    apply(room!, to: &updated)
+                }
             }
             return try await write(updated, over: document, newRoom: room, context: context, logger: logger)
         }
@@ -156,22 +160,17 @@ public struct TeleconsultationUseCases: Sendable {
             for i in updated.participants.indices { updated.participants[i].userBandyerId = resolved[i].bandyerUserId }
 
             var newRoom: CreatedRoom?
-            let decision: RoomPlanner.Decision
-            do {
-                decision = try RoomPlanner.decide(participantsNumber: updated.participantsNumber, participants: resolved,
-                                                  privileges: privileges, durationSeconds: duration, live: live)
-            } catch { throw APIError.fixed(.badRequest, noPlus) }
-            switch (decision, document.bandyerRoomId) {
-            case (.noRoom, nil):
+            switch (try roomPlan(for: updated, resolved: resolved, duration: duration, noPlusText: noPlus), document.bandyerRoomId) {
+            case (nil, nil):
                 break
-            case (.noRoom, let old?):
+            case (nil, let old?):
                 updated.bandyerRoomId = nil
                 for i in updated.participants.indices { updated.participants[i].accessLinkURL = nil }
                 oldRoomToDelete = old
-            case (.room(let plan), nil):
+            case (let plan?, nil):
                 newRoom = try await createRoom(plan, context: context, logger: logger)
                 apply(newRoom!, to: &updated)
-            case (.room(let plan), let old?):
+            case (let plan?, let old?):
                 if let oldPlan = oldPlan(of: document, identities: people), oldPlan.makesSameRoom(as: plan) {
                     // Same room: keep it and each person's link.
                     let links = Dictionary(document.participants.compactMap { p in p.userBandyerId.flatMap { id in p.accessLinkURL.map { (id, $0) } } },
@@ -194,16 +193,10 @@ public struct TeleconsultationUseCases: Sendable {
 
     // MARK: GET /teleconsultation/:roomId
 
-    public struct JoinInfo: Sendable, Equatable {
+    public struct JoinInfo: Sendable {
         public var bandyerUserId: String?
         public var accessLinkURL: String?
         public var participants: [(bandyerUserId: String?, fullName: String?)]
-
-        public static func == (a: JoinInfo, b: JoinInfo) -> Bool {
-            a.bandyerUserId == b.bandyerUserId && a.accessLinkURL == b.accessLinkURL
-                && a.participants.map(\.bandyerUserId) == b.participants.map(\.bandyerUserId)
-                && a.participants.map(\.fullName) == b.participants.map(\.fullName)
-        }
 
         public var json: JSONValue {
             [
@@ -312,15 +305,17 @@ public struct TeleconsultationUseCases: Sendable {
         }
     }
 
-    func makeRoomIfComplete(document: Teleconsultation, resolved: [ResolvedParticipant], duration: Int?, noPlusText: String,
-                            context: UpstreamContext, logger: Logger) async throws -> CreatedRoom? {
-        let decision: RoomPlanner.Decision
+    /// The room the teleconsultation needs now: nil while a participant is missing; a
+    /// complete list without a plus user is refused with `noPlusText`.
+    func roomPlan(for document: Teleconsultation, resolved: [ResolvedParticipant], duration: Int?, noPlusText: String) throws -> RoomPlan? {
         do {
-            decision = try RoomPlanner.decide(participantsNumber: document.participantsNumber, participants: resolved,
-                                              privileges: privileges, durationSeconds: duration, live: live)
-        } catch { throw APIError.fixed(.badRequest, noPlusText) }
-        guard case .room(let plan) = decision else { return nil }
-        return try await createRoom(plan, context: context, logger: logger)
+            guard case .room(let plan) = try RoomPlanner.decide(participantsNumber: document.participantsNumber, participants: resolved,
+                                                                 privileges: privileges, durationSeconds: duration, live: live)
+            else { return nil }
+            return plan
+        } catch {
+            throw APIError.fixed(.badRequest, noPlusText)
+        }
     }
 
     /// Creates a room. One that times out may still be made by Bandyer, where nothing can
