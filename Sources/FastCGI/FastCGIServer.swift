@@ -261,32 +261,33 @@ public final class FastCGIServer: Sendable {
     }
 
     /// Reads the body announced by `CONTENT_LENGTH` (CGI semantics: none without it); false
-    /// when it is larger than the cap. A body that is too large is drained (bounded), so the
-    /// web server can finish sending it and relay our 413.
+    /// when it is larger than the cap. Either way the input stream is then consumed to its end
+    /// (the empty STDIN record; bounded): a unix socket closed with unread data resets its
+    /// peer, and nginx would answer 502 instead of relaying our response.
     private func readBody(_ request: UnsafeMutablePointer<FCGX_Request>, declaredLength: Int, into body: inout [UInt8]) -> Bool {
-        if declaredLength <= 0 { return true }
-        if declaredLength > configuration.maxBodyBytes {
-            var sink = [CChar](repeating: 0, count: 64 * 1024)
-            var drained = 0
-            while drained < min(declaredLength, configuration.maxBodyBytes * 16) {
-                let n = sink.withUnsafeMutableBufferPointer { FCGX_GetStr($0.baseAddress, Int32($0.count), request.pointee.in) }
-                if n <= 0 { break }
-                drained += Int(n)
-            }
-            return false
-        }
-        body = [UInt8](unsafeUninitializedCapacity: declaredLength) { buffer, count in
-            var offset = 0
-            buffer.withMemoryRebound(to: CChar.self) { chars in
-                while offset < declaredLength {
-                    let n = FCGX_GetStr(chars.baseAddress! + offset, Int32(declaredLength - offset), request.pointee.in)
-                    if n <= 0 { break }
-                    offset += Int(n)
+        let fits = declaredLength <= configuration.maxBodyBytes
+        if declaredLength > 0 && fits {
+            body = [UInt8](unsafeUninitializedCapacity: declaredLength) { buffer, count in
+                var offset = 0
+                buffer.withMemoryRebound(to: CChar.self) { chars in
+                    while offset < declaredLength {
+                        let n = FCGX_GetStr(chars.baseAddress! + offset, Int32(declaredLength - offset), request.pointee.in)
+                        if n <= 0 { break }
+                        offset += Int(n)
+                    }
                 }
+                count = offset
             }
-            count = offset
         }
-        return true
+        var sink = [CChar](repeating: 0, count: fits ? 512 : 64 * 1024)
+        var drained = 0
+        let drainLimit = max(configuration.maxBodyBytes, 1) * 16
+        while drained <= drainLimit {
+            let n = sink.withUnsafeMutableBufferPointer { FCGX_GetStr($0.baseAddress, Int32($0.count), request.pointee.in) }
+            if n <= 0 { break }
+            drained += Int(n)
+        }
+        return fits
     }
 
     /// Copies the params the mapping uses (`HTTP_*` and a few CGI variables): libfcgi frees
