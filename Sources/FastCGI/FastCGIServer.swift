@@ -55,8 +55,8 @@ public final class FastCGIServer: Sendable {
         var stopping = false
         /// Connections accepted and not yet answered (queued, being read, or in a task).
         var inFlight = 0
-        /// Requests handed to a task: "METHOD URI", for the shutdown report.
-        var active: [UInt64: String] = [:]
+        /// Requests handed to a task (nil: a malformed one), for the shutdown report.
+        var active: [UInt64: HTTPRequest?] = [:]
         var nextId: UInt64 = 0
     }
 
@@ -116,7 +116,10 @@ public final class FastCGIServer: Sendable {
         }
         queue.close()
         return state.withLock { s in
-            let named = s.active.sorted { $0.key < $1.key }.map(\.value)
+            // Method and path only: a query string may carry what logs must not.
+            let named = s.active.sorted { $0.key < $1.key }.map { _, head in
+                head.map { "\($0.method.rawValue) \(($0.path ?? "/").prefix { $0 != "?" })" } ?? "malformed request"
+            }
             return named + Array(repeating: "connection being read", count: max(0, s.inFlight - named.count))
         }
     }
@@ -219,8 +222,8 @@ public final class FastCGIServer: Sendable {
             release()
             return
         }
-        let params = Self.params(of: request)
-        let declared = params.first { $0.name == "CONTENT_LENGTH" }.flatMap { Int($0.value) } ?? 0
+        let head = Result { () throws(FastCGIRequestMapper.MappingError) in try FastCGIRequestMapper.makeHead(params: Self.params(of: request)) }
+        let declared = (try? head.get())?.headerFields[.contentLength].flatMap { Int($0) } ?? 0
         var body: [UInt8] = []
         let tooLarge = !readBody(request, declaredLength: declared, into: &body)
         if FCGX_GetError(request.pointee.in) != 0 {
@@ -235,17 +238,14 @@ public final class FastCGIServer: Sendable {
         let connection = ResponseConnection(fd: request.pointee.ipcFd, requestId: UInt16(truncatingIfNeeded: request.pointee.requestId))
         FCGX_Free(request, 0)
         request.deallocate()
-        // Method and path only: a query string may carry what logs must not.
-        let uri = params.first { $0.name == "REQUEST_URI" }?.value ?? "?"
-        let summary = (params.first { $0.name == "REQUEST_METHOD" }?.value ?? "?") + " " + String(uri.prefix { $0 != "?" })
         let activeId = state.withLock { s in
             s.nextId += 1
-            s.active[s.nextId] = summary
+            s.active[s.nextId] = try? head.get()
             return s.nextId
         }
         Task { [self] in
             let response: Response
-            switch Result(catching: { () throws(FastCGIRequestMapper.MappingError) in try FastCGIRequestMapper.makeHead(params: params) }) {
+            switch head {
             case .success(let head):
                 if tooLarge {
                     response = await failureResponder.respond(to: .bodyTooLarge(limit: configuration.maxBodyBytes), head: head)
@@ -279,13 +279,14 @@ public final class FastCGIServer: Sendable {
                 count = offset
             }
         }
-        var sink = [CChar](repeating: 0, count: fits ? 512 : 64 * 1024)
-        var drained = 0
         let drainLimit = max(configuration.maxBodyBytes, 1) * 16
-        while drained <= drainLimit {
-            let n = sink.withUnsafeMutableBufferPointer { FCGX_GetStr($0.baseAddress, Int32($0.count), request.pointee.in) }
-            if n <= 0 { break }
-            drained += Int(n)
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: fits ? 512 : 64 * 1024) { sink in
+            var drained = 0
+            while drained <= drainLimit {
+                let n = FCGX_GetStr(sink.baseAddress, Int32(sink.count), request.pointee.in)
+                if n <= 0 { break }
+                drained += Int(n)
+            }
         }
         return fits
     }

@@ -1,4 +1,3 @@
-import Logging
 import TeleconsultationDomain
 
 /// Translates an external user id into a Bandyer user id, creating the Bandyer user the
