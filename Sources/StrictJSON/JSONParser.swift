@@ -23,6 +23,7 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
 /// no lone surrogates, and a depth limit so hostile nesting cannot exhaust the stack.
 public struct JSONParser {
     public static let defaultMaxDepth = 64
+    static let duplicateScanLimit = 16
 
     public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSONValue {
         try bytes.withUnsafeBufferPointer { buffer throws(JSONParseError) in
@@ -88,13 +89,22 @@ public struct JSONParser {
         if depth > maxDepth { throw error(.tooDeep(maxDepth)) }
         index += 1
         var members: [(key: String, value: JSONValue)] = []
+        // Duplicate keys: a scan while the object is small, a hash set once it is not.
+        var seen: Set<String>?
         skipWhitespace()
         if index < buffer.count, buffer[index] == UInt8(ascii: "}") { index += 1; return .object(JSONObject()) }
         while true {
             skipWhitespace()
             guard index < buffer.count, buffer[index] == UInt8(ascii: "\"") else { throw error(.syntax("expected a string key")) }
             let key = try parseString()
-            if members.contains(where: { $0.key == key }) { throw error(.duplicateKey(key)) }
+            if seen == nil && members.count >= Self.duplicateScanLimit {
+                seen = Set(members.map(\.key))
+            }
+            if let inserted = seen?.insert(key).inserted {
+                if !inserted { throw error(.duplicateKey(key)) }
+            } else if members.contains(where: { $0.key == key }) {
+                throw error(.duplicateKey(key))
+            }
             skipWhitespace()
             guard index < buffer.count, buffer[index] == UInt8(ascii: ":") else { throw error(.syntax("expected ':'")) }
             index += 1
@@ -109,9 +119,7 @@ public struct JSONParser {
             if buffer[index] == UInt8(ascii: "}") { index += 1; break }
             throw error(.syntax("expected ',' or '}'"))
         }
-        var object = JSONObject()
-        for m in members { object[m.key] = m.value }
-        return .object(object)
+        return .object(JSONObject(uniqueKeysWithValues: members))
     }
 
     private mutating func parseArray(depth: Int) throws(JSONParseError) -> JSONValue {

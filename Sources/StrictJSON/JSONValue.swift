@@ -1,8 +1,7 @@
 /// A JSON value whose objects keep their keys in order.
 ///
-/// Objects are small here (a teleconsultation has a dozen keys), so an ordered
-/// array of pairs beats a dictionary both in speed and in faithfulness: we can
-/// re-serialise a document exactly in the order we received it.
+/// Objects keep their members in order, so a document is re-serialised exactly in the
+/// order it was received.
 public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
@@ -67,30 +66,62 @@ public enum JSONValue: Sendable, Equatable {
 }
 
 /// An ordered JSON object. Keys are unique (the parser refuses duplicates).
+///
+/// Small objects (most of what this service sees) are searched in order; from
+/// `indexThreshold` members on, a hash index keeps look-ups and insertions constant-time, so
+/// an object of a hundred thousand keys costs linear time, not quadratic.
 public struct JSONObject: Sendable, Equatable {
     public private(set) var members: [(key: String, value: JSONValue)]
+    /// Key → position in `members`, once the object is large.
+    private var index: [String: Int]?
+    static let indexThreshold = 16
 
     public init() { members = [] }
 
+    /// Members in order; a repeated key keeps its first position and its last value.
     public init(_ members: [(String, JSONValue)]) {
         self.members = []
         self.members.reserveCapacity(members.count)
         for (k, v) in members { self[k] = v }
     }
 
+    /// Members whose keys are known to be distinct (the parser checked): built in one pass.
+    public init(uniqueKeysWithValues members: [(key: String, value: JSONValue)]) {
+        self.members = members
+        if members.count >= Self.indexThreshold { index = Self.makeIndex(members) }
+    }
+
+    private static func makeIndex(_ members: [(key: String, value: JSONValue)]) -> [String: Int] {
+        var index = [String: Int](minimumCapacity: members.count)
+        for (i, m) in members.enumerated() where index[m.key] == nil { index[m.key] = i }
+        return index
+    }
+
     public var keys: [String] { members.map(\.key) }
     public var count: Int { members.count }
 
+    private func position(of key: String) -> Int? {
+        if let index { return index[key] }
+        return members.firstIndex { $0.key == key }
+    }
+
     public subscript(key: String) -> JSONValue? {
-        get {
-            for m in members where m.key == key { return m.value }
-            return nil
-        }
+        get { position(of: key).map { members[$0].value } }
         set {
-            if let i = members.firstIndex(where: { $0.key == key }) {
-                if let newValue { members[i].value = newValue } else { members.remove(at: i) }
+            if let i = position(of: key) {
+                if let newValue {
+                    members[i].value = newValue
+                } else {
+                    members.remove(at: i)
+                    index = members.count >= Self.indexThreshold ? Self.makeIndex(members) : nil
+                }
             } else if let newValue {
                 members.append((key, newValue))
+                if index != nil {
+                    index?[key] = members.count - 1
+                } else if members.count >= Self.indexThreshold {
+                    index = Self.makeIndex(members)
+                }
             }
         }
     }

@@ -44,3 +44,37 @@ import Testing
         #expect(try JSONParser.parse("2.0").intValue == 2)
     }
 }
+
+@Suite struct LargeObjectTests {
+    static func object(keys n: Int, duplicateAtEnd: Bool = false) -> [UInt8] {
+        var text = "{"
+        for i in 0..<n { text += (i > 0 ? "," : "") + "\"k\(i)\":\(i)" }
+        if duplicateAtEnd { text += ",\"k0\":0" }
+        return Array((text + "}").utf8)
+    }
+
+    @Test func aHundredThousandKeysKeepTheirOrderAndAreFoundByName() throws {
+        let v = try JSONParser.parse(Self.object(keys: 100_000))
+        let o = try #require(v.objectValue)
+        #expect(o.count == 100_000 && o.keys.first == "k0" && o.keys.last == "k99999")
+        #expect(o["k54321"] == 54321 && o["k100000"] == nil)
+        #expect(v.jsonBytes == Self.object(keys: 100_000))
+    }
+
+    @Test func aDuplicateFarIntoALargeObjectIsStillRefused() {
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(Self.object(keys: 50_000, duplicateAtEnd: true)) }
+        do { _ = try JSONParser.parse(Self.object(keys: 50_000, duplicateAtEnd: true)) } catch {
+            #expect(error.reason == .duplicateKey("k0"))
+        }
+    }
+
+    @Test func aLargeObjectStaysCorrectAcrossEdits() {
+        var o = JSONObject()
+        for i in 0..<40 { o["k\(i)"] = .number(Double(i)) }
+        o["k3"] = nil
+        o["k39"] = "last"
+        o["new"] = true
+        #expect(o.count == 40 && o["k3"] == nil && o["k4"] == 4 && o["k39"] == "last" && o.keys.last == "new")
+        #expect(o == JSONObject(o.members.map { ($0.key, $0.value) }))
+    }
+}
