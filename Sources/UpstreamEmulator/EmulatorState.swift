@@ -1,0 +1,150 @@
+import Foundation
+import StrictJSON
+
+/// One injected fault: matching requests wait `delayMs`, then get `status` (and `body`) or,
+/// without a status, are carried out late.
+struct Fault: Sendable {
+    var service: String
+    var method: String?
+    /// Matches when the path (after the service prefix) contains it.
+    var path: String?
+    var status: Int?
+    var body: String?
+    var delayMs: Int
+    /// How many more requests it applies to (nil: every one).
+    var times: Int?
+}
+
+struct EmulatorSettings: Sendable {
+    var bandyerKey: String
+    var teleconsultations: String
+    var userMap: String
+    /// The CRUD-like collection of the custom-id users endpoint.
+    var customUsers: String
+    var clientTypes: [String]
+    /// The header auth0-client reads the client type from.
+    var clientTypeHeader: String
+}
+
+/// Everything the stand-ins remember: CRUD collections, Bandyer users, rooms, uploads and
+/// company settings, auth0 users, the request log and the faults.
+actor EmulatorState {
+    let settings: EmulatorSettings
+    var collections: [String: [JSONObject]] = [:]
+    var bandyerUsers: [(id: String, role: String)] = []
+    var rooms: [JSONObject] = []
+    var auth0Users: [JSONValue] = []
+    var requestLog: [JSONValue] = []
+    var faults: [Fault] = []
+    /// Requests held by a fault's delay right now (tests wait for zero instead of sleeping).
+    var delaying = 0
+    var counter: UInt64 = 0
+
+    init(settings: EmulatorSettings) { self.settings = settings }
+
+    func reset() {
+        collections = [:]; bandyerUsers = []; rooms = []; auth0Users = []; requestLog = []; faults = []
+    }
+
+    func log(_ entry: JSONValue) {
+        requestLog.append(entry)
+        notifyWaiters()
+    }
+    func clearLog() { requestLog = [] }
+
+    func addFault(_ f: Fault) { faults.append(f) }
+    func clearFaults() { faults = [] }
+
+    /// The first fault that matches, consumed once.
+    func takeFault(service: String, method: String, path: String) -> Fault? {
+        for i in faults.indices {
+            let f = faults[i]
+            guard f.service == service, f.method == nil || f.method == method, f.path.map({ path.contains($0) }) ?? true else { continue }
+            if let t = f.times {
+                if t <= 0 { continue }
+                faults[i].times = t - 1
+            }
+            return f
+        }
+        return nil
+    }
+
+    func delayStarted() {
+        delaying += 1
+        notifyWaiters()
+    }
+    func delayEnded() {
+        delaying -= 1
+        notifyWaiters()
+    }
+
+    // MARK: waiting on the stand-in's own state (tests wait on events, not on the clock)
+
+    struct Waiter {
+        var condition: @Sendable (isolated EmulatorState) -> Bool
+        var continuation: CheckedContinuation<Bool, Never>
+    }
+    var waiters: [UInt64: Waiter] = [:]
+
+    /// Returns true once `condition` holds, false when `timeout` ran out first.
+    func waitUntil(timeout: Duration, _ condition: @escaping @Sendable (isolated EmulatorState) -> Bool) async -> Bool {
+        if condition(self) { return true }
+        counter += 1
+        let id = counter
+        return await withCheckedContinuation { continuation in
+            waiters[id] = Waiter(condition: condition, continuation: continuation)
+            Task { [weak self] in
+                try? await Task.sleep(for: timeout)
+                await self?.expire(id)
+            }
+        }
+    }
+
+    func expire(_ id: UInt64) {
+        waiters.removeValue(forKey: id)?.continuation.resume(returning: false)
+    }
+
+    func notifyWaiters() {
+        for (id, w) in waiters where w.condition(self) {
+            waiters.removeValue(forKey: id)?.continuation.resume(returning: true)
+        }
+    }
+
+    var faultStatus: JSONValue {
+        ["pending": .number(Double(faults.reduce(0) { $0 + max($1.times ?? 1, 0) })), "delaying": .number(Double(delaying))]
+    }
+
+    func nextId() -> String {
+        counter += 1
+        let seconds = UInt64(Date().timeIntervalSince1970)
+        let a = String(seconds, radix: 16)
+        let b = String(counter, radix: 16)
+        return String(repeating: "0", count: max(0, 8 - a.count)) + a + String(repeating: "0", count: 16 - b.count) + b
+    }
+
+    func nextToken(_ prefix: String) -> String {
+        counter += 1
+        return "\(prefix)_\(String(counter, radix: 16))\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+    }
+
+    var snapshot: JSONValue {
+        [
+            "crud": .object(JSONObject(collections.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.array($0.value.map(JSONValue.object))) })),
+            "bandyer": [
+                "users": .array(bandyerUsers.map { ["user_id": .string($0.id), "role": .string($0.role)] }),
+                "rooms": .array(rooms.map(JSONValue.object)),
+            ],
+            "auth0": ["users": .array(auth0Users)],
+        ]
+    }
+
+    func setAuth0Users(_ users: [JSONValue]) { auth0Users = users }
+}
+
+extension ISO8601DateFormatter {
+    nonisolated(unsafe) static let withMillis: ISO8601DateFormatter = {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f
+    }()
+}
