@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         // libfcgi (Debian libfcgi-dev) as a Swift module.
@@ -32,23 +33,33 @@ let package = Package(
         ]),
         // Values and pure rules, no I/O, time passed in.
         .target(name: "TeleconsultationDomain", dependencies: ["StrictJSON"]),
-        // Use cases over three ports, routing, error mapping, configuration, logs, metrics.
+        // The ports the use cases talk through (store, video provider, user directory) and
+        // the values that cross them.
+        .target(name: "TeleconsultationPorts", dependencies: [
+            "TeleconsultationDomain",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Use cases over the ports, routing, error mapping, configuration, logs, metrics.
         .target(name: "TeleconsultationService", dependencies: [
-            "Responder", "StrictJSON", "TeleconsultationDomain",
+            "Responder", "StrictJSON", "TeleconsultationDomain", "TeleconsultationPorts",
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // HTTP adapters for the CRUD service, Bandyer and auth0-client.
         .target(name: "Upstreams", dependencies: [
-            "StrictJSON", "TeleconsultationDomain", "TeleconsultationService",
+            "StrictJSON", "TeleconsultationDomain", "TeleconsultationPorts",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
         // The executable: read configuration, wire, serve.
         .executableTarget(name: "teleconsultation-backend", dependencies: [
-            "FastCGI", "Responder", "StrictJSON", "TeleconsultationService", "Upstreams",
+            "FastCGI", "Responder", "StrictJSON", "TeleconsultationDomain", "TeleconsultationPorts", "TeleconsultationService", "Upstreams",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
@@ -61,7 +72,11 @@ let package = Package(
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "Responder"]),
         .testTarget(name: "TeleconsultationDomainTests", dependencies: ["TeleconsultationDomain", "StrictJSON"]),
         .testTarget(name: "TeleconsultationServiceTests", dependencies: [
-            "TeleconsultationService", "TeleconsultationDomain", "Responder", "StrictJSON",
+            "TeleconsultationService", "TeleconsultationDomain", "TeleconsultationPorts", "Responder", "StrictJSON",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "UpstreamsTests", dependencies: [
+            "Upstreams", "TeleconsultationDomain", "TeleconsultationPorts", "StrictJSON",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "EndToEndTests", dependencies: ["StrictJSON"]),

@@ -6,6 +6,8 @@ public struct Timestamp: Sendable, Equatable, Comparable, Hashable, CustomString
 
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.milliseconds < rhs.milliseconds }
 
+    public func adding(seconds: Int) -> Timestamp { Timestamp(milliseconds: milliseconds + Int64(seconds) * 1000) }
+
     /// Strict ISO 8601 UTC: `YYYY-MM-DDTHH:mm:ss.sssZ` or `YYYY-MM-DDTHH:mm:ssZ`, a real
     /// calendar date (no February 30th), years 1970–9999.
     public init?(iso text: String) {

@@ -1,7 +1,6 @@
-import NIOHTTP1
 import StrictJSON
 import TeleconsultationDomain
-import TeleconsultationService
+import TeleconsultationPorts
 
 /// The teleconsultation store on the CRUD service.
 public struct CRUDTeleconsultationStore: TeleconsultationStore {
@@ -10,6 +9,7 @@ public struct CRUDTeleconsultationStore: TeleconsultationStore {
     let teleconsultations: String
     let userMap: String
     let timeout: Duration
+    static let upstream = "crud"
 
     public init(http: UpstreamHTTP, baseURL: String, teleconsultations: String, userMap: String, timeout: Duration) {
         self.http = http
@@ -25,74 +25,102 @@ public struct CRUDTeleconsultationStore: TeleconsultationStore {
         return h
     }
 
-    func call(_ operation: String, _ method: HTTPMethod, _ path: String, body: JSONValue? = nil,
-              context: UpstreamContext) async throws -> UpstreamHTTP.Answer {
-        try await http.call(upstream: "crud", operation: operation, method: method, url: baseURL + path,
-                            headers: headers(context), body: body, timeout: timeout, context: context)
+    func call(_ operation: String, _ method: String, _ path: String, body: JSONValue? = nil,
+              context: UpstreamContext) async throws -> UpstreamAnswer {
+        try await http.call(Self.upstream, operation, UpstreamRequest(method: method, url: baseURL + path, headers: headers(context),
+                                                                      body: body.map { .json($0) }),
+                            timeout: timeout, context: context)
     }
 
-    func fail(_ operation: String, _ answer: UpstreamHTTP.Answer) -> UpstreamError {
-        UpstreamError(upstream: "crud", operation: operation, kind: .status(answer.status))
+    func unexpected(_ answer: UpstreamAnswer, _ operation: String, _ context: UpstreamContext) -> UpstreamError {
+        http.unexpected(answer, Self.upstream, operation, context: context, logBody: true)
     }
 
-    func insert(_ collection: String, _ fields: JSONObject, state: DocumentState, operation: String,
-                context: UpstreamContext) async throws -> UpstreamHTTP.Answer {
+    func invalid(_ operation: String, _ what: String) -> UpstreamError {
+        UpstreamError(upstream: Self.upstream, operation: operation, kind: .invalidResponse(what))
+    }
+
+    func insert(_ collection: String, _ fields: JSONObject, state: String, operation: String,
+                context: UpstreamContext) async throws -> UpstreamAnswer {
         var body = fields
-        body["__STATE__"] = .string(state.rawValue)  // always explicit: the CRUD's default is DRAFT
-        return try await call(operation, .POST, "/\(collection)/", body: .object(body), context: context)
+        body["__STATE__"] = .string(state)  // always explicit: the CRUD's default is DRAFT
+        return try await call(operation, "POST", "/\(collection)/", body: .object(body), context: context)
     }
 
-    public func create(_ fields: JSONObject, state: DocumentState, context: UpstreamContext) async throws -> String {
-        let answer = try await insert(teleconsultations, fields, state: state, operation: "create", context: context)
-        guard answer.status == 200 || answer.status == 201 else { throw fail("create", answer) }
-        guard let id = try answer.json("crud", "create")["_id"]?.stringValue, Identifiers.isCRUDId(id) else {
-            throw UpstreamError(upstream: "crud", operation: "create", kind: .invalidResponse("no valid _id"))
+    static func checkedId(_ id: String) -> String {
+        precondition(Identifiers.isCRUDId(id), "ids are validated before they reach an upstream URL")
+        return id
+    }
+
+    public func insertDraft(_ t: Teleconsultation, context: UpstreamContext) async throws -> String {
+        let answer = try await insert(teleconsultations, CRUDDocuments.fields(of: t), state: "DRAFT", operation: "create", context: context)
+        guard answer.status == 200 || answer.status == 201 else { throw unexpected(answer, "create", context) }
+        guard let id = try answer.json(Self.upstream, "create")["_id"]?.stringValue, Identifiers.isCRUDId(id) else {
+            throw invalid("create", "no valid _id")
         }
         return id
     }
 
-    public func read(id: String, context: UpstreamContext) async throws -> JSONValue? {
-        precondition(Identifiers.isCRUDId(id), "ids are validated before they reach an upstream URL")
-        let answer = try await call("read", .GET, "/\(teleconsultations)/\(id)", context: context)
-        if answer.status == 404 { return nil }
-        guard answer.status == 200 else { throw fail("read", answer) }
-        let value = try answer.json("crud", "read")
-        guard value.objectValue != nil else { throw UpstreamError(upstream: "crud", operation: "read", kind: .invalidResponse("not an object")) }
-        return value
+    public func publish(id: String, context: UpstreamContext) async throws -> Bool {
+        try await changeState(id: id, to: "PUBLIC", context: context)
     }
 
-    public func update(id: String, expectedVersion: Int?, set: JSONObject, unset: [String], context: UpstreamContext) async throws -> Bool {
-        precondition(Identifiers.isCRUDId(id), "ids are validated before they reach an upstream URL")
-        let condition: JSONValue = expectedVersion.map { ["version": .number(Double($0))] } ?? ["version": ["$exists": false]]
+    public func trash(id: String, context: UpstreamContext) async throws -> Bool {
+        try await changeState(id: id, to: "TRASH", context: context)
+    }
+
+    func changeState(id: String, to state: String, context: UpstreamContext) async throws -> Bool {
+        let operation = "state \(state)"
+        let answer = try await call(operation, "POST", "/\(teleconsultations)/\(Self.checkedId(id))/state",
+                                    body: ["stateTo": .string(state)], context: context)
+        if answer.status == 404 { return false }
+        guard answer.status == 204 || answer.status == 200 else { throw unexpected(answer, operation, context) }
+        return true
+    }
+
+    public func read(id: String, context: UpstreamContext) async throws -> Teleconsultation? {
+        let answer = try await call("read", "GET", "/\(teleconsultations)/\(Self.checkedId(id))", context: context)
+        if answer.status == 404 { return nil }
+        guard answer.status == 200 else { throw unexpected(answer, "read", context) }
+        let value = try answer.json(Self.upstream, "read")
+        let legacy = CRUDDocuments.legacyBandyerIds(value)
+        let externalIds = legacy.isEmpty ? [:] : try await externalIds(ofBandyerIds: legacy, context: context)
+        do {
+            return try CRUDDocuments.teleconsultation(value, externalIds: externalIds)
+        } catch {
+            context.logger.warning("stored teleconsultation is malformed", metadata: ["teleconsultationId": .string(id), "problem": .string(error.description)])
+            throw invalid("read", "teleconsultation \(id) is malformed: \(error.description)")
+        }
+    }
+
+    public func replace(_ t: Teleconsultation, ifVersion: Int?, context: UpstreamContext) async throws -> Bool {
+        let condition: JSONValue = ifVersion.map { ["version": .number(Double($0))] } ?? ["version": ["$exists": false]]
         var body = JSONObject()
-        body["$set"] = .object(set)
-        if !unset.isEmpty { body["$unset"] = .object(JSONObject(unset.map { ($0, JSONValue.bool(true)) })) }
-        let answer = try await call("update", .PATCH, "/\(teleconsultations)/\(id)?_q=\(queryEncode(condition.jsonString))",
+        body["$set"] = .object(CRUDDocuments.fields(of: t))
+        if t.bandyerRoomId == nil { body["$unset"] = ["bandyerRoomId": true] }
+        let answer = try await call("update", "PATCH", "/\(teleconsultations)/\(Self.checkedId(t.id))?_q=\(queryEncode(condition.jsonString))",
                                     body: .object(body), context: context)
         if answer.status == 404 { return false }
-        guard answer.status == 200 else { throw fail("update", answer) }
+        guard answer.status == 200 else { throw unexpected(answer, "update", context) }
         return true
     }
 
-    public func changeState(id: String, to state: DocumentState, context: UpstreamContext) async throws -> Bool {
-        precondition(Identifiers.isCRUDId(id), "ids are validated before they reach an upstream URL")
-        let operation = "state \(state.rawValue)"
-        let answer = try await call(operation, .POST, "/\(teleconsultations)/\(id)/state", body: ["stateTo": .string(state.rawValue)], context: context)
-        if answer.status == 404 { return false }
-        guard answer.status == 204 || answer.status == 200 else { throw fail(operation, answer) }
-        return true
-    }
+    // MARK: the user-id map
 
     public func mappings(externalId: String, context: UpstreamContext) async throws -> [UserMapping] {
-        let q: JSONValue = ["receivedUserId": .string(externalId)]
-        let answer = try await call("user map find", .GET, "/\(userMap)/?_q=\(queryEncode(q.jsonString))&_s=createdAt&_l=200", context: context)
-        guard answer.status == 200, let list = try answer.json("crud", "user map find").arrayValue else { throw fail("user map find", answer) }
+        // Entries of the 1.0–1.1 schema name the external id `auth0Id`.
+        let q: JSONValue = ["$or": [["receivedUserId": .string(externalId)], ["auth0Id": .string(externalId)]]]
+        let answer = try await call("user map find", "GET", "/\(userMap)/?_q=\(queryEncode(q.jsonString))&_s=createdAt&_l=200", context: context)
+        guard answer.status == 200 else { throw unexpected(answer, "user map find", context) }
+        guard let list = try answer.json(Self.upstream, "user map find").arrayValue else { throw invalid("user map find", "not an array") }
         let entries: [UserMapping] = list.compactMap { v in
-            guard let id = v["_id"]?.stringValue, Identifiers.isCRUDId(id), v["receivedUserId"]?.stringValue == externalId,
+            guard let id = v["_id"]?.stringValue, Identifiers.isCRUDId(id),
                   let b = v["bandyerId"]?.stringValue, Identifiers.isProviderId(b) else { return nil }
+            let legacy = v["receivedUserId"]?.stringValue != externalId
+            guard !legacy || v["auth0Id"]?.stringValue == externalId else { return nil }
             return UserMapping(id: id, receivedUserId: externalId, bandyerId: b,
                                role: v["role"]?.stringValue.flatMap(Role.init(rawValue:)) ?? .basic,
-                               createdAt: v["createdAt"]?.stringValue ?? "")
+                               createdAt: v["createdAt"]?.stringValue ?? "", isLegacy: legacy)
         }
         // Oldest first: createdAt, then _id (ObjectIds grow with time).
         return entries.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
@@ -100,15 +128,32 @@ public struct CRUDTeleconsultationStore: TeleconsultationStore {
 
     public func insertMapping(externalId: String, bandyerId: String, role: Role, context: UpstreamContext) async throws {
         let fields = JSONObject([("receivedUserId", .string(externalId)), ("bandyerId", .string(bandyerId)), ("role", .string(role.rawValue))])
-        let answer = try await insert(userMap, fields, state: .public, operation: "user map insert", context: context)
+        let answer = try await insert(userMap, fields, state: "PUBLIC", operation: "user map insert", context: context)
         // 409: a unique index refused it because another process inserted first; the re-read decides.
-        guard [200, 201, 409].contains(answer.status) else { throw fail("user map insert", answer) }
+        guard [200, 201, 409].contains(answer.status) else { throw unexpected(answer, "user map insert", context) }
     }
 
-    public func repointMapping(id: String, bandyerId: String, role: Role, context: UpstreamContext) async throws {
-        precondition(Identifiers.isCRUDId(id), "ids are validated before they reach an upstream URL")
-        let body: JSONValue = ["$set": ["bandyerId": .string(bandyerId), "role": .string(role.rawValue)]]
-        let answer = try await call("user map update", .PATCH, "/\(userMap)/\(id)", body: body, context: context)
-        guard answer.status == 200 else { throw fail("user map update", answer) }
+    public func repoint(_ mapping: UserMapping, bandyerId: String, role: Role, context: UpstreamContext) async throws {
+        var set = JSONObject([("bandyerId", .string(bandyerId)), ("role", .string(role.rawValue))])
+        // An entry of the 1.0–1.1 schema is written in today's names from now on.
+        if mapping.isLegacy { set["receivedUserId"] = .string(mapping.receivedUserId) }
+        var body = JSONObject([("$set", .object(set))])
+        if mapping.isLegacy { body["$unset"] = ["auth0Id": true] }
+        let answer = try await call("user map update", "PATCH", "/\(userMap)/\(Self.checkedId(mapping.id))", body: .object(body), context: context)
+        guard answer.status == 200 else { throw unexpected(answer, "user map update", context) }
+    }
+
+    /// External ids of Bandyer users, from the map (for teleconsultations of the 1.0–1.1 schema).
+    func externalIds(ofBandyerIds ids: [String], context: UpstreamContext) async throws -> [String: String] {
+        let q: JSONValue = ["bandyerId": ["$in": .array(ids.map(JSONValue.string))]]
+        let answer = try await call("user map find", "GET", "/\(userMap)/?_q=\(queryEncode(q.jsonString))&_s=createdAt&_l=200", context: context)
+        guard answer.status == 200 else { throw unexpected(answer, "user map find", context) }
+        var out: [String: String] = [:]
+        for v in try answer.json(Self.upstream, "user map find").arrayValue ?? [] {
+            guard let b = v["bandyerId"]?.stringValue, out[b] == nil,
+                  let external = v["receivedUserId"]?.stringValue ?? v["auth0Id"]?.stringValue else { continue }
+            out[b] = external
+        }
+        return out
     }
 }

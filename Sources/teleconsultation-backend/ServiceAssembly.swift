@@ -4,6 +4,7 @@ import HTTPTypes
 import Logging
 import Responder
 import TeleconsultationDomain
+import TeleconsultationPorts
 import TeleconsultationService
 import Upstreams
 
@@ -11,38 +12,47 @@ import Upstreams
 struct ServiceAssembly: Sendable {
     let application: Application
     let readiness = Readiness()
-    let metrics = ServiceMetrics()
+    let metrics: ServiceMetrics
     let transportFailures: TransportFailures
-    let http: UpstreamHTTP
+    let transport: AsyncHTTPClientTransport
 
-    init(configuration c: Configuration, logger: Logger) {
-        let metrics = self.metrics
-        let http = UpstreamHTTP(metrics: metrics, maxConnectionsPerHost: max(64, c.maxInFlight))
-        self.http = http
+    init(configuration c: Configuration, metrics: ServiceMetrics, logger: Logger) {
+        self.metrics = metrics
+        let transport = AsyncHTTPClientTransport(maxConnectionsPerHost: max(64, c.maxInFlight))
+        self.transport = transport
+        let http = UpstreamHTTP(transport: transport)
         let store = CRUDTeleconsultationStore(http: http, baseURL: c.crudServiceURL, teleconsultations: c.teleconsultationsCRUDName,
                                               userMap: c.userIdMapCRUDName, timeout: c.timeouts.crud)
         let video = BandyerVideoProvider(http: http, baseURL: c.bandyerBaseURL, apiKey: c.bandyerAPISecretKey, timeout: c.timeouts.bandyer)
-        let directory = c.authServiceURL.map {
-            Auth0UserDirectory(http: http, baseURL: $0, defaultClientType: c.defaultClientType, timeout: c.timeouts.authService)
+        let directory: any ParticipantDirectory
+        if let auth = c.authServiceURL {
+            directory = Auth0Directory(privileges: c.privileges,
+                                       users: Auth0UserDirectory(http: http, baseURL: auth, defaultClientType: c.defaultClientType,
+                                                                 clientTypeHeaderKey: c.clientTypeHeaderKey, timeout: c.timeouts.authService))
+        } else {
+            directory = StandaloneDirectory(privileges: c.privileges)
         }
-        let useCases = TeleconsultationUseCases(
-            store: store, video: video, directory: directory, privileges: c.privileges,
+        let deps = UseCaseDependencies(
+            store: store, video: video, directory: directory,
+            planner: RoomPlanner(privileges: c.privileges, live: c.liveTeleconsultation),
             schedule: Schedule(immutablePeriodMilliseconds: Int64(c.immutablePeriodMilliseconds), unlimited: c.unlimitedTeleconsultation),
-            live: c.liveTeleconsultation,
+            retry: ConflictRetry(budget: .seconds(5)),
             now: { Timestamp(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))) })
+        let useCases = Teleconsultations(deps)
         var router = Router<Handler>()
         TeleconsultationRoutes(useCases: useCases, configuration: c).register(in: &router)
         PlatformRoutes.register(in: &router, readiness: self.readiness, metrics: metrics,
                                 openAPI: OpenAPIDocument.make(basePath: c.basePath, mode: useCases.mode))
-        application = Application(routes: router, basePath: c.basePath, requestTimeout: c.timeouts.request, logger: logger, metrics: metrics)
+        application = Application(routes: router, basePath: c.basePath, requestTimeout: c.timeouts.request,
+                                  compensationTimeout: c.timeouts.compensation, logger: logger, metrics: metrics)
         transportFailures = TransportFailures(application: application)
     }
 
     /// Closes the shared HTTP client (after the drain).
     func shutdown() {
         let done = DispatchSemaphore(value: 0)
-        let http = self.http
-        Task { await http.shutdown(); done.signal() }
+        let transport = self.transport
+        Task { try? await transport.shutdown(); done.signal() }
         _ = done.wait(timeout: .now() + 5)
     }
 }

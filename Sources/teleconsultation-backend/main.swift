@@ -1,8 +1,10 @@
 import FastCGI
 import Foundation
 import Glibc
+import CoreMetrics
 import Logging
 import NIOCore
+import Prometheus
 import NIOPosix
 import Responder
 import TeleconsultationService
@@ -54,6 +56,7 @@ LoggingSystem.bootstrap { label in
     return JSONLogHandler(label: label, level: logLevel)
 }
 let logger = Logger(label: BuildInfo.name)
+for warning in configuration.warnings { logger.warning("configuration", metadata: ["warning": .string(warning)]) }
 
 if checkOnly {
     logger.info("configuration is valid", metadata: ["mode": .string(configuration.isAuth0Mode ? "auth0" : "standalone")])
@@ -84,7 +87,11 @@ FastCGIServer.initializeLibrary()
 let listenFD: Int32
 do { listenFD = try listenSocket.open(socketGroup: configuration.socketGroup) } catch { StartupFailure.exit(key: "FCGI_SOCKET", reason: error.description) }
 
-let service = ServiceAssembly(configuration: configuration, logger: logger)
+let metrics = ServiceMetrics()
+var metricsFactory = PrometheusMetricsFactory(registry: metrics.registry)
+metricsFactory.defaultDurationHistogramBuckets = ServiceMetrics.buckets
+MetricsSystem.bootstrap(metricsFactory)
+let service = ServiceAssembly(configuration: configuration, metrics: metrics, logger: logger)
 var fcgiConfiguration = FastCGIServerConfiguration()
 fcgiConfiguration.maxBodyBytes = configuration.maxBodyBytes
 fcgiConfiguration.maxInFlight = configuration.maxInFlight

@@ -119,7 +119,7 @@ extension EndToEnd {
                         #expect(elapsed < Double(Self.timeoutMs) / 1000 * 6 + 1, "\(label) took \(elapsed) s")
                         outcomes["\(r.status)", default: 0] += 1
                         // Let delayed requests land before judging.
-                        try await Task.sleep(for: .milliseconds(Self.hangMs + 100))
+                        try await s.waitForHeldRequests(0)
                         try await s.control("DELETE", "/faults")
                         try await Self.checkInvariants(s, label)
                         #expect(try await s.call("GET", "/-/healthz").status == 200)

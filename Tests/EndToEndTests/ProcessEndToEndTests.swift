@@ -67,7 +67,8 @@ extension EndToEnd {
                 let id = "aaaaaaaaaaaaaaaaaaaaaaaa"
                 let results = try await withThrowingTaskGroup(of: HTTPAnswer.self) { group in
                     for _ in 0..<20 { group.addTask { try await s.call("GET", "/teleconsultation/\(id)", headers: ["miauserid": "u"]) } }
-                    try await Task.sleep(for: .milliseconds(500))
+                    // All 20 are held by the stand-in: in flight in the app.
+                    try await s.waitForHeldRequests(atLeast: 20)
                     s.app?.signal(SIGTERM)
                     var all: [HTTPAnswer] = []
                     for try await r in group { all.append(r) }
@@ -86,7 +87,7 @@ extension EndToEnd {
                 try await s.fault(#"{"service":"crud","method":"GET","delayMs":1800}"#)
                 let id = "bbbbbbbbbbbbbbbbbbbbbbbb"
                 async let slow = s.call("GET", "/teleconsultation/\(id)?token=secret", headers: ["miauserid": "u"])
-                try await Task.sleep(for: .milliseconds(400))
+                try await s.waitForHeldRequests(atLeast: 1)
                 s.app?.signal(SIGTERM)
                 #expect(s.app?.waitForExit() == 1)
                 let log = s.app?.stderr ?? ""
@@ -100,28 +101,32 @@ extension EndToEnd {
         @Test func restartUnderLoadOnAHeldSocketLosesNoRequest() async throws {
             try await withStack("restart", holdSocket: true) { s in
                 let id = try await s.create([doctorJSON, patientJSON])
-                let stop = Date().addingTimeInterval(3)
-                // Workers call until `stop`; meanwhile the instance is replaced.
+                let progress = Progress()
+                // Workers call until told to stop; meanwhile the instance is replaced.
                 async let counts: (Int, [String]) = withThrowingTaskGroup(of: (Int, [String]).self) { group in
                     for _ in 0..<16 {
                         group.addTask {
                             var ok = 0
                             var failures: [String] = []
-                            while Date() < stop {
+                            while !progress.stopped {
                                 let r = try await s.call("GET", "/teleconsultation/\(id)", headers: ["miauserid": "dr-who"])
                                 if r.status == 200 { ok += 1 } else { failures.append("\(r.status) \(r.text)") }
+                                progress.count()
                             }
                             return (ok, failures)
                         }
                     }
                     return try await group.reduce(into: (0, [String]())) { $0.0 += $1.0; $0.1 += $1.1 }
                 }
-                try await Task.sleep(for: .milliseconds(1000))
+                await progress.reached(300)
                 let old = try #require(s.app)
                 old.signal(SIGTERM)
                 #expect(old.waitForExit() == 0)
-                try await Task.sleep(for: .milliseconds(200))  // a gap: the kernel backlog holds what arrives
+                // A gap: with no instance at all, requests queue in the kernel backlog of the held socket.
+                #expect(s.waitForBacklog(timeoutMs: 5000), "no request reached the held socket while no instance ran")
                 try s.startApp()
+                await progress.reached(progress.done + 300)
+                progress.stop()
                 let (ok, failures) = try await counts
                 #expect(failures.isEmpty, "\(failures.count) failed: \(failures.prefix(3))")
                 #expect(ok > 100)
@@ -141,4 +146,39 @@ extension EndToEnd {
             #expect(output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "systemd-analyze verify: \(output)")
         }
     }
+}
+
+/// Counts requests done by concurrent workers and lets the test wait for a number (an
+/// event, not a pause).
+final class Progress: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    private var isStopped = false
+    private var waiters: [(Int, CheckedContinuation<Void, Never>)] = []
+
+    var done: Int { lock.withLock { n } }
+    var stopped: Bool { lock.withLock { isStopped } }
+
+    func count() {
+        let ready: [CheckedContinuation<Void, Never>] = lock.withLock {
+            n += 1
+            let (due, rest) = (waiters.filter { $0.0 <= n }, waiters.filter { $0.0 > n })
+            waiters = rest
+            return due.map(\.1)
+        }
+        ready.forEach { $0.resume() }
+    }
+
+    func reached(_ target: Int) async {
+        await withCheckedContinuation { c in
+            let now: Bool = lock.withLock {
+                if n >= target { return true }
+                waiters.append((target, c))
+                return false
+            }
+            if now { c.resume() }
+        }
+    }
+
+    func stop() { lock.withLock { isStopped = true } }
 }

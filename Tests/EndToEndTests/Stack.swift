@@ -124,7 +124,7 @@ final class Stack: @unchecked Sendable {
     var app: Child? { apps.first }
     var nginx: Child?
     let emulatorURL: String
-    let port: Int
+    private(set) var port: Int
     let socketPath: String
     var appEnv: [String: String]
 
@@ -171,23 +171,33 @@ final class Stack: @unchecked Sendable {
         }
     }
 
+    /// Starts nginx with the shipped config. A port another test took meanwhile makes nginx
+    /// print `emerg` and exit: that is a failed start, retried on another port.
     func startNginx() throws {
-        let (code, output) = try run("/bin/bash", [Paths.root + "/scripts/nginx-local.sh", dir + "/nginx", socketPath, "127.0.0.1:\(port)"])
-        guard code == 0 else { throw StackError("nginx config: \(output)") }
-        if instances > 1 {
-            // Every instance in the shipped upstream block, as on several hosts.
-            let site = dir + "/nginx/site.conf"
-            let servers = (0..<instances).map { "    server unix:\(socketPath($0));" }.joined(separator: "\n")
-            let text = try String(contentsOfFile: site, encoding: .utf8)
-                .replacingOccurrences(of: "    server unix:\(socketPath);", with: servers)
-            try text.write(toFile: site, atomically: true, encoding: .utf8)
+        var lastError = ""
+        for _ in 0..<5 {
+            let (code, output) = try run("/bin/bash", [Paths.root + "/scripts/nginx-local.sh", dir + "/nginx", socketPath, "127.0.0.1:\(port)"])
+            guard code == 0 else { throw StackError("nginx config: \(output)") }
+            if instances > 1 {
+                // Every instance in the shipped upstream block, as on several hosts.
+                let site = dir + "/nginx/site.conf"
+                let servers = (0..<instances).map { "    server unix:\(socketPath($0));" }.joined(separator: "\n")
+                let text = try String(contentsOfFile: site, encoding: .utf8)
+                    .replacingOccurrences(of: "    server unix:\(socketPath);", with: servers)
+                try text.write(toFile: site, atomically: true, encoding: .utf8)
+            }
+            let n = try Child("/usr/sbin/nginx", ["-p", dir + "/nginx", "-c", dir + "/nginx/nginx.conf"], env: [:], dir: dir, name: "nginx-\(port)")
+            let started = waitUntil { n.stderr.contains("[emerg]") || !n.isRunning || Self.portOpen(self.port) }
+            if started && n.isRunning && !n.stderr.contains("[emerg]") && Self.portOpen(port) {
+                nginx = n
+                return
+            }
+            lastError = n.stderr
+            n.signal(SIGQUIT)
+            _ = n.waitForExit(timeout: 5)
+            port = freePort()
         }
-        let n = try Child("/usr/sbin/nginx", ["-p", dir + "/nginx", "-c", dir + "/nginx/nginx.conf"], env: [:], dir: dir, name: "nginx")
-        nginx = n
-        let url = "http://127.0.0.1:\(port)/"
-        guard waitUntil({ (try? Data(contentsOf: URL(string: url)!)) != nil || n.stderr.contains("emerg") || Self.portOpen(self.port) }) else {
-            throw StackError("nginx did not start: \(n.stderr)")
-        }
+        throw StackError("nginx did not start: \(lastError)")
     }
 
     static func portOpen(_ port: Int) -> Bool {
@@ -198,6 +208,13 @@ final class Stack: @unchecked Sendable {
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         addr.sin_port = UInt16(port).bigEndian
         return withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
+    }
+
+    /// Waits (poll on the held listening socket) until a connection waits in its backlog.
+    func waitForBacklog(timeoutMs: Int32) -> Bool {
+        guard let heldSocket else { return false }
+        var p = pollfd(fd: heldSocket, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, timeoutMs) > 0
     }
 
     func stop() {
@@ -223,8 +240,23 @@ final class Stack: @unchecked Sendable {
     func reset() async throws { _ = try await control("POST", "/reset") }
     func state() async throws -> JSONValue { try #require(try await control("GET", "/state").json) }
     func requests() async throws -> [JSONValue] { try #require(try await control("GET", "/requests").json?.arrayValue) }
-    func fault(_ json: String) async throws { _ = try await control("POST", "/faults", json) }
+    func fault(_ json: String) async throws {
+        let r = try await control("POST", "/faults", json)
+        #expect(r.status == 204, "the stand-in refused the fault \(json): \(r.text)")
+    }
     func seedAuth0(_ json: String) async throws { _ = try await control("PUT", "/auth0/users", json) }
+
+    /// Waits (a long poll on the stand-in) until exactly `n` requests are held by a fault's delay.
+    func waitForHeldRequests(_ n: Int = 0) async throws {
+        let r = try await control("GET", "/wait/delaying?delaying=\(n)")
+        #expect(r.status == 200, "the stand-in still holds requests: \(r.text)")
+    }
+
+    /// Waits until at least `n` requests are held by a fault's delay (they are in flight).
+    func waitForHeldRequests(atLeast n: Int) async throws {
+        let r = try await control("GET", "/wait/delaying?atLeast=\(n)")
+        #expect(r.status == 200, "fewer requests reached the stand-in: \(r.text)")
+    }
 
     func teleconsultations() async throws -> [JSONValue] { try await state()["crud"]?["teleconsultations"]?.arrayValue ?? [] }
     func rooms() async throws -> [JSONValue] { try await state()["bandyer"]?["rooms"]?.arrayValue ?? [] }

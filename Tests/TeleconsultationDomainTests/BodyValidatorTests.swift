@@ -16,7 +16,7 @@ import Testing
 
     @Test func acceptsAStandaloneBody() throws {
         let input = try create(#"{"participants":{"number":2,"data":[\#(Self.doctor)]},\#(Self.dates)}"#)
-        #expect(input.participants == ParticipantsInput(number: 2, data: [ParticipantInput(userExternalId: "d", groups: ["doctor"], fullName: "Dr D", language: "it")]))
+        #expect(input.participants == TeleconsultationInput.Participants(number: 2, data: [ParticipantInput(userExternalId: "d", groups: ["doctor"], fullName: "Dr D", language: "it")]))
         #expect(input.endDate == Timestamp(iso: "2026-06-01T11:00:00.000Z"))
     }
 
@@ -34,7 +34,12 @@ import Testing
     @Test(arguments: [
         (#"[]"#, "body must be object"),
         (#""#, "body must be object"),
-        (#"{"participants":{"number":2,"data":[]},"start_date":"2026-06-01T10:00:00.000Z"}"#, "body must have required property 'end_date'"),
+        (#"{"participants":{"number":2,"data":[]},"start_date":"2026-06-01T10:00:00.000Z"}"#, "body must have required property 'end_date' or 'duration_in_seconds'"),
+        (#"{"participants":{"number":2,"data":[]},"start_date":"2026-06-01T10:00:00.000Z","end_date":"2026-06-01T11:00:00.000Z","duration_in_seconds":600}"#, "body must NOT have both 'end_date' and 'duration_in_seconds'"),
+        (#"{"participants":{"number":2,"data":[]},"start_date":"2026-06-01T10:00:00.000Z","duration_in_seconds":299}"#, "body/duration_in_seconds must be >= 300"),
+        (#"{"participants":{"number":2,"data":[]},"start_date":"2026-06-01T10:00:00.000Z","duration_in_seconds":86401}"#, "body/duration_in_seconds must be <= 86400"),
+        (#"{"participants":{"number":2,"data":[]},"start_date":"2026-06-01T10:00:00.000Z","duration_in_seconds":"600"}"#, "body/duration_in_seconds must be integer"),
+        (#"{"participants":{"number":2,"data":[]},"start_date":"2026-06-01T10:00:00.000Z","duration_in_seconds":600.5}"#, "body/duration_in_seconds must be integer"),
         (#"{"participants":{"number":1,"data":[]},\#(dates)}"#, "body/participants/number must be >= 2"),
         (#"{"participants":{"number":26,"data":[]},\#(dates)}"#, "body/participants/number must be <= 25"),
         (#"{"participants":{"number":2.5,"data":[]},\#(dates)}"#, "body/participants/number must be integer"),
@@ -72,11 +77,20 @@ import Testing
     }
 
     @Test func updateNeedsAtLeastOneField() throws {
-        #expect(throws: ValidationError("body must have at least one of 'participants', 'start_date', 'end_date'")) {
+        #expect(throws: ValidationError("body must have at least one of 'participants', 'start_date', 'end_date', 'duration_in_seconds'")) {
             try BodyValidator.update(try BodyValidator.parse(Array("{}".utf8)), mode: .standalone)
         }
         let input = try BodyValidator.update(try BodyValidator.parse(Array(#"{"end_date":"2026-06-01T11:00:00Z"}"#.utf8)), mode: .standalone)
         #expect(input.participants == nil && input.startDate == nil && input.endDate != nil)
+    }
+
+    @Test func durationInSecondsSetsTheEndFromTheStart() throws {
+        let input = try create(#"{"participants":{"number":2,"data":[\#(Self.doctor)]},"start_date":"2026-06-01T10:00:00.000Z","duration_in_seconds":300}"#)
+        #expect(input.durationSeconds == 300 && input.endDate == nil)
+        let dates = try #require(Schedule.dates(creating: input))
+        #expect(dates.end == Timestamp(iso: "2026-06-01T10:05:00.000Z"))
+        let patch = try BodyValidator.update(try BodyValidator.parse(Array(#"{"duration_in_seconds":86400}"#.utf8)), mode: .standalone)
+        #expect(patch.durationSeconds == 86_400 && patch.movesDates)
     }
 
     @Test func participantBodyHasTheSameItemRules() throws {

@@ -63,26 +63,26 @@ func teleconsultation(participants: Int, of number: Int, room: String? = nil, st
     let privileges = Privileges(basic: .init(groups: ["patient"], tools: ToolSet([("chat", true)])), plus: .init(groups: ["doctor"]))
 
     @Test func noRoomUntilEveryParticipantIsKnown() throws {
-        let decision = try RoomPlanner.decide(participantsNumber: 3, participants: [.init(externalId: "a", bandyerUserId: "A", role: .basic)],
-                                              privileges: privileges, durationSeconds: nil, live: true)
-        #expect(decision == .noRoom)
+        let plan = try RoomPlanner(privileges: privileges, live: true)
+            .plan(participantsNumber: 3, participants: [.init(externalId: "a", bandyerUserId: "A", role: .basic)], durationSeconds: nil)
+        #expect(plan == nil)
     }
 
     @Test func aCompleteRoomNeedsAPlusUser() {
         #expect(throws: RoomPlanner.NoPlusUser.self) {
-            try RoomPlanner.decide(participantsNumber: 2, participants: [.init(externalId: "a", bandyerUserId: "A", role: .basic),
-                                                                         .init(externalId: "b", bandyerUserId: "B", role: .basic)],
-                                   privileges: privileges, durationSeconds: nil, live: true)
+            try RoomPlanner(privileges: privileges, live: true)
+                .plan(participantsNumber: 2, participants: [.init(externalId: "a", bandyerUserId: "A", role: .basic),
+                                                             .init(externalId: "b", bandyerUserId: "B", role: .basic)], durationSeconds: nil)
         }
     }
 
     @Test func plusIsAdminAndEachRoleGetsItsTools() throws {
-        let decision = try RoomPlanner.decide(participantsNumber: 2, participants: [.init(externalId: "a", bandyerUserId: "A", role: .plus),
-                                                                                    .init(externalId: "b", bandyerUserId: "B", role: .basic)],
-                                              privileges: privileges, durationSeconds: 600, live: false)
-        #expect(decision == .room(RoomPlan(members: [.init(bandyerUserId: "A", isAdmin: true, tools: nil),
-                                                     .init(bandyerUserId: "B", isAdmin: false, tools: ToolSet([("chat", true)]))],
-                                           durationSeconds: 600, live: false)))
+        let plan = try RoomPlanner(privileges: privileges, live: false, recording: .manual)
+            .plan(participantsNumber: 2, participants: [.init(externalId: "a", bandyerUserId: "A", role: .plus),
+                                                         .init(externalId: "b", bandyerUserId: "B", role: .basic)], durationSeconds: 600)
+        #expect(plan == RoomPlan(members: [.init(bandyerUserId: "A", isAdmin: true, tools: nil),
+                                           .init(bandyerUserId: "B", isAdmin: false, tools: ToolSet([("chat", true)]))],
+                                 durationSeconds: 600, live: false, recording: .manual))
     }
 
     @Test func sameRoomIgnoresMemberOrderButNotFlags() {

@@ -2,6 +2,7 @@ import HTTPTypes
 import Logging
 import Responder
 import StrictJSON
+import TeleconsultationPorts
 import Testing
 @testable import TeleconsultationDomain
 @testable import TeleconsultationService

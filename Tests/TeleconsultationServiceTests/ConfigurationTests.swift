@@ -33,7 +33,10 @@ import Testing
         #expect(c.logLevel == .info)
         #expect(c.basePath == "/api/v1/telecons-be")
         #expect(c.timeouts.crud == .seconds(10) && c.timeouts.bandyer == .seconds(10) && c.timeouts.authService == .seconds(10))
-        #expect(c.timeouts.request == .seconds(30) && c.timeouts.shutdown == .seconds(30))
+        // The drain outlasts the longest request, its undo included, by 5 s.
+        #expect(c.timeouts.request == .seconds(30) && c.timeouts.compensation == .seconds(5) && c.timeouts.shutdown == .seconds(40))
+        #expect(c.timeouts.requestBound == .seconds(35) && c.warnings.isEmpty)
+        #expect(c.clientTypeHeaderKey == "client-type")
         #expect(c.maxBodyBytes == 1 << 20 && c.maxInFlight == 1024)
         #expect(c.privileges == .default)
         #expect(c.userIdPathInRequest == [.init(from: .object, extract: "headers"), .init(from: .object, extract: "miauserid")])
@@ -66,6 +69,12 @@ import Testing
         (["CRUD_SERVICE_URL": "crud"], "CRUD_SERVICE_URL"),
         (["MAX_BODY_BYTES": "0"], "MAX_BODY_BYTES"),
         (["TELECONSULTATION_SERVICE_CONFIG_PATH": "/nope"], "TELECONSULTATION_SERVICE_CONFIG_PATH"),
+        // Set but empty names the variable instead of meaning its default.
+        (["AUTH_SERVICE": ""], "AUTH_SERVICE"),
+        (["BASE_PATH": ""], "BASE_PATH"),
+        (["DEFAULT_CLIENT_TYPE": ""], "DEFAULT_CLIENT_TYPE"),
+        (["LOG_LEVEL": ""], "LOG_LEVEL"),
+        (["CLIENTTYPE_HEADER_KEY": "a b"], "CLIENTTYPE_HEADER_KEY"),
     ])
     func rejectionsNameTheKey(_ env: [String: String], _ key: String) {
         var e = required
@@ -76,6 +85,23 @@ import Testing
         } catch {
             #expect(error.key == key)
         }
+    }
+
+    @Test func anEmptyListOfHeadersIsAllowed() throws {
+        #expect(try load(["ADDITIONAL_HEADERS_TO_PROXY": ""]).additionalHeadersToProxy.isEmpty)
+    }
+
+    @Test func framingAndHopByHopHeadersAreNeverProxiedAndTheRequestIdOnlyOnce() throws {
+        let c = try load(["ADDITIONAL_HEADERS_TO_PROXY": "x-forwarded-for,x-request-id,x-forwarded-host,cookie,client-type,Host,content-length,connection,transfer-encoding,cookie"])
+        #expect(c.additionalHeadersToProxy == ["x-forwarded-for", "x-forwarded-host", "cookie", "client-type"])
+        #expect(c.warnings.count == 4 && c.warnings.allSatisfy { $0.contains("never proxied") })
+    }
+
+    @Test func aDrainShorterThanTheLongestRequestIsWorthAWarning() throws {
+        let c = try load(["REQUEST_TIMEOUT_MS": "1000", "COMPENSATION_TIMEOUT_MS": "500", "SHUTDOWN_TIMEOUT_MS": "1200"])
+        #expect(c.timeouts.requestBound == .milliseconds(1500) && c.timeouts.shutdown == .milliseconds(1200))
+        #expect(c.warnings == ["SHUTDOWN_TIMEOUT_MS (1200 ms) is shorter than REQUEST_TIMEOUT_MS + COMPENSATION_TIMEOUT_MS (1500 ms): a slow request may be abandoned at SIGTERM"])
+        #expect(try load(["REQUEST_TIMEOUT_MS": "1000", "COMPENSATION_TIMEOUT_MS": "500"]).timeouts.shutdown == .milliseconds(6500))
     }
 
     @Test func readsAndValidatesTheConfigFile() throws {

@@ -3,53 +3,80 @@ import Logging
 import StrictJSON
 import Synchronization
 import TeleconsultationDomain
+import TeleconsultationPorts
 @testable import TeleconsultationService
 
-/// In-memory ports for unit tests.
+/// In-memory ports for unit tests: they keep domain values, as the store port speaks them.
 final class InMemoryStore: TeleconsultationStore, @unchecked Sendable {
+    enum State { case draft, published, trashed }
     let lock = NSLock()
-    var documents: [String: JSONObject] = [:]
-    var states: [String: DocumentState] = [:]
-    var trashed: Set<String> { Set(states.filter { $0.value == .trash }.keys) }
+    var teleconsultations: [String: Teleconsultation] = [:]
+    var states: [String: State] = [:]
+    var trashed: Set<String> { lock.withLock { Set(states.filter { $0.value == .trashed }.keys) } }
     var mappingsById: [UserMapping] = []
     var counter = 0
     var failUpdates = false
     var alwaysConflict = false
+    /// Scripted outcomes of the next `replace` calls: nil applies normally.
+    var replaceScript: [ReplaceStep] = []
+    var replaceCalls = 0
+
+    enum ReplaceStep {
+        /// Times out; `landed`: the write is applied anyway.
+        case timeout(landed: Bool)
+        case fail
+    }
 
     func next() -> String { counter += 1; return String(format: "%024x", counter) }
 
-    func create(_ fields: JSONObject, state: DocumentState, context: UpstreamContext) async throws -> String {
+    func insertDraft(_ t: Teleconsultation, context: UpstreamContext) async throws -> String {
         lock.withLock {
             let id = next()
-            var doc = fields
-            doc["_id"] = .string(id)
-            documents[id] = doc
-            states[id] = state
+            var stored = t
+            stored.id = id
+            teleconsultations[id] = stored
+            states[id] = .draft
             return id
         }
     }
 
-    func read(id: String, context: UpstreamContext) async throws -> JSONValue? {
-        lock.withLock { states[id] == .public ? documents[id].map(JSONValue.object) : nil }
-    }
+    func publish(id: String, context: UpstreamContext) async throws -> Bool { move(id, to: .published) }
+    func trash(id: String, context: UpstreamContext) async throws -> Bool { move(id, to: .trashed) }
 
-    func update(id: String, expectedVersion: Int?, set: JSONObject, unset: [String], context: UpstreamContext) async throws -> Bool {
-        if failUpdates { throw UpstreamError(upstream: "crud", operation: "update", kind: .status(500)) }
-        if alwaysConflict { return false }
-        return lock.withLock {
-            guard var doc = documents[id], states[id] == .public, doc["version"]?.intValue == expectedVersion else { return false }
-            for m in set.members { doc[m.key] = m.value }
-            for k in unset { doc[k] = nil }
-            documents[id] = doc
+    func move(_ id: String, to state: State) -> Bool {
+        lock.withLock {
+            guard let from = states[id] else { return false }
+            if from == .trashed && state == .published { return false }
+            states[id] = state
             return true
         }
     }
 
-    func changeState(id: String, to state: DocumentState, context: UpstreamContext) async throws -> Bool {
+    func read(id: String, context: UpstreamContext) async throws -> Teleconsultation? {
+        lock.withLock { states[id] == .published ? teleconsultations[id] : nil }
+    }
+
+    func replace(_ t: Teleconsultation, ifVersion: Int?, context: UpstreamContext) async throws -> Bool {
+        let step: ReplaceStep? = lock.withLock {
+            replaceCalls += 1
+            return replaceScript.isEmpty ? nil : replaceScript.removeFirst()
+        }
+        switch step {
+        case .fail?: throw UpstreamError(upstream: "crud", operation: "update", kind: .status(500))
+        case .timeout(let landed)?:
+            if landed { _ = apply(t, ifVersion: ifVersion) }
+            throw UpstreamError(upstream: "crud", operation: "update", kind: .timeout)
+        case nil: break
+        }
+        if failUpdates { throw UpstreamError(upstream: "crud", operation: "update", kind: .status(500)) }
+        if alwaysConflict { return false }
+        return apply(t, ifVersion: ifVersion)
+    }
+
+    func apply(_ t: Teleconsultation, ifVersion: Int?) -> Bool {
         lock.withLock {
-            guard let from = states[id] else { return false }
-            if from == .trash && state != .draft { return false }
-            states[id] = state
+            guard let stored = teleconsultations[t.id], states[t.id] == .published, stored.version == ifVersion else { return false }
+            teleconsultations[t.id] = t
             return true
         }
     }
@@ -64,17 +91,26 @@ final class InMemoryStore: TeleconsultationStore, @unchecked Sendable {
         }
     }
 
-    func repointMapping(id: String, bandyerId: String, role: Role, context: UpstreamContext) async throws {
+    func repoint(_ mapping: UserMapping, bandyerId: String, role: Role, context: UpstreamContext) async throws {
         lock.withLock {
-            if let i = mappingsById.firstIndex(where: { $0.id == id }) {
+            if let i = mappingsById.firstIndex(where: { $0.id == mapping.id }) {
                 mappingsById[i].bandyerId = bandyerId
                 mappingsById[i].role = role
             }
         }
     }
 
+    /// A visible teleconsultation.
     func document(_ id: String) -> Teleconsultation? {
-        lock.withLock { states[id] == .public ? documents[id].flatMap { Teleconsultation(document: .object($0)) } : nil }
+        lock.withLock { states[id] == .published ? teleconsultations[id] : nil }
+    }
+
+    /// Stores a published teleconsultation as it is (for tests that start from a given state).
+    func seed(_ t: Teleconsultation) {
+        lock.withLock {
+            teleconsultations[t.id] = t
+            states[t.id] = .published
+        }
     }
 }
 
@@ -84,6 +120,8 @@ final class FakeVideo: VideoProvider, @unchecked Sendable {
     var rooms: [String: RoomPlan] = [:]
     var deleted: [String] = []
     var failRoomDeletion = false
+    /// Members of the next rooms that get no link.
+    var withoutLinks: Set<String> = []
     var counter = 0
 
     func createUser(role: Role, context: UpstreamContext) async throws -> String {
@@ -95,7 +133,9 @@ final class FakeVideo: VideoProvider, @unchecked Sendable {
             counter += 1
             let id = "room\(counter)"
             rooms[id] = plan
-            return CreatedRoom(roomId: id, links: Dictionary(uniqueKeysWithValues: plan.members.map { ($0.bandyerUserId, "https://v/\(id)/\($0.bandyerUserId)") }))
+            var links: [String: String] = [:]
+            for m in plan.members where !withoutLinks.contains(m.bandyerUserId) { links[m.bandyerUserId] = "https://v/\(id)/\(m.bandyerUserId)" }
+            return CreatedRoom(roomId: id, links: links)
         }
     }
 
@@ -107,8 +147,36 @@ final class FakeVideo: VideoProvider, @unchecked Sendable {
 
 struct FakeDirectory: UserDirectory {
     let known: [DirectoryUser]
+    var down = false
     func users(ids: [String], context: UpstreamContext) async throws -> [DirectoryUser] {
-        known.filter { ids.contains($0.userId) }
+        if down { throw UpstreamError(upstream: "auth0", operation: "users", kind: .unreachable("down")) }
+        return known.filter { ids.contains($0.userId) }
+    }
+    func currentUser(context: UpstreamContext) async throws -> DirectoryUser? { nil }
+}
+
+/// A clock whose sleeps return at once, moving its time on: retries run instantly.
+final class ImmediateClock: Clock, @unchecked Sendable {
+    struct Instant: InstantProtocol {
+        var offset: Duration
+        func advanced(by d: Duration) -> Instant { Instant(offset: offset + d) }
+        func duration(to other: Instant) -> Duration { other.offset - offset }
+        static func < (a: Instant, b: Instant) -> Bool { a.offset < b.offset }
+    }
+    private let lock = NSLock()
+    private var current = Instant(offset: .zero)
+    private(set) var sleeps = 0
+
+    var now: Instant { lock.withLock { current } }
+    var minimumResolution: Duration { .zero }
+    var elapsed: Duration { now.offset }
+
+    func sleep(until deadline: Instant, tolerance: Duration?) async throws {
+        try Task.checkCancellation()
+        lock.withLock {
+            sleeps += 1
+            if deadline > current { current = deadline }
+        }
     }
 }
 
@@ -123,4 +191,6 @@ final class LogRecorder: @unchecked Sendable {
     }
 }
 
-func context() -> UpstreamContext { UpstreamContext(requestId: "test", deadline: .now + .seconds(30)) }
+func context(_ logger: Logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })) -> UpstreamContext {
+    UpstreamContext(requestId: "test", deadline: .now + .seconds(30), compensationDeadline: .now + .seconds(35), logger: logger)
+}

@@ -1,4 +1,5 @@
 import TeleconsultationDomain
+import TeleconsultationPorts
 
 /// Translates an external user id into a Bandyer user id, creating the Bandyer user the
 /// first time: once per id in this process (a keyed lock), and across processes the
@@ -22,7 +23,7 @@ public struct BandyerUserResolver: Sendable {
                     if oldest.role >= role { return oldest.bandyerId }
                     // A basic user who now needs plus gets a new plus user; plus is never downgraded.
                     let id = try await video.createUser(role: .plus, context: context)
-                    try await store.repointMapping(id: oldest.id, bandyerId: id, role: .plus, context: context)
+                    try await store.repoint(oldest, bandyerId: id, role: .plus, context: context)
                     return id
                 }
                 if inserted { break }
@@ -31,6 +32,33 @@ public struct BandyerUserResolver: Sendable {
                 inserted = true
             }
             throw UpstreamError(upstream: "crud", operation: "user map re-read", kind: .invalidResponse("inserted entry not found"))
+        }
+    }
+
+    /// Bandyer ids for every participant, in order, concurrently. Ids already stored are
+    /// trusted for basic participants; plus ones go through the map (it may upgrade them).
+    public func resolveAll(_ participants: [Participant], identities: [String: Identity],
+                           context: UpstreamContext) async throws -> [ResolvedParticipant] {
+        var roles: [Role] = []
+        for p in participants {
+            guard let role = identities[p.userExternalId]?.role else { throw TeleconsultationError.noAllowedGroup(userId: p.userExternalId) }
+            roles.append(role)
+        }
+        return try await withThrowingTaskGroup(of: (Int, ResolvedParticipant).self) { group in
+            for (i, p) in participants.enumerated() {
+                let id = p.userExternalId, role = roles[i]
+                if role == .basic, let known = p.userBandyerId {
+                    group.addTask { (i, ResolvedParticipant(externalId: id, bandyerUserId: known, role: role)) }
+                    continue
+                }
+                group.addTask {
+                    let b = try await resolve(externalId: id, role: role, context: context)
+                    return (i, ResolvedParticipant(externalId: id, bandyerUserId: b, role: role))
+                }
+            }
+            var out = [ResolvedParticipant?](repeating: nil, count: participants.count)
+            for try await (i, r) in group { out[i] = r }
+            return out.compactMap { $0 }
         }
     }
 }

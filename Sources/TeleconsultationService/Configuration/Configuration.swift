@@ -20,9 +20,16 @@ public struct Configuration: Sendable {
         public var crud: Duration
         public var bandyer: Duration
         public var authService: Duration
-        /// Overall deadline of one request, upstream calls and retries included.
+        /// Deadline of one request's work, upstream calls and retries included.
         public var request: Duration
+        /// Extra time after `request` for undo steps (deleting a room just made, fencing a
+        /// write), shared by all of them: `request + compensation` bounds a whole request.
+        public var compensation: Duration
+        /// How long SIGTERM waits for the requests in flight.
         public var shutdown: Duration
+
+        /// The longest a request can take, its undo included.
+        public var requestBound: Duration { request + compensation }
     }
 
     // Upstreams
@@ -34,6 +41,8 @@ public struct Configuration: Sendable {
     /// Base URL of auth0-client; nil = standalone mode.
     public var authServiceURL: String?
     public var defaultClientType: String?
+    /// The header with the caller's client type, read on requests and sent to auth0-client.
+    public var clientTypeHeaderKey: String
     public var additionalHeadersToProxy: [String]
     public var timeouts: Timeouts
 
@@ -55,6 +64,10 @@ public struct Configuration: Sendable {
     public var maxInFlight: Int
     public var fastCGIIOTimeoutMilliseconds: Int
     public var fastCGIReaderThreads: Int
+
+    /// Not refused, but worth a line at start-up (a header that is never proxied, a drain
+    /// shorter than a request can take).
+    public var warnings: [String] = []
 
     public var isAuth0Mode: Bool { authServiceURL != nil }
 }
@@ -93,6 +106,10 @@ extension Configuration {
         environment env: [String: String],
         readFile: (String) throws -> [UInt8] = { path in Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
     ) throws(ConfigurationError) -> Configuration {
+        // Set but empty is a mistake to name, not a silent default (`AUTH_SERVICE=` is not standalone mode).
+        for (key, value) in env where value.isEmpty && Self.keys.contains(key) && !Self.keysThatMayBeEmpty.contains(key) {
+            throw ConfigurationError(key: key, reason: "is set but empty (unset it to get the default)")
+        }
         func string(_ key: String) -> String? {
             guard let v = env[key], !v.isEmpty else { return nil }
             return v
@@ -130,6 +147,7 @@ extension Configuration {
             return v
         }
 
+        var warnings: [String] = []
         let key = try required("BANDYER_API_SECRET_KEY")
         let bandyerBase = try url("BANDYER_BASE_URL", try required("BANDYER_BASE_URL"))
         let crudURL = try url("CRUD_SERVICE_URL", string("CRUD_SERVICE_URL") ?? "http://crud-service")
@@ -143,7 +161,15 @@ extension Configuration {
             bandyer: .milliseconds(try integer("BANDYER_TIMEOUT_MS", default: upstream, min: 1)),
             authService: .milliseconds(try integer("AUTH_SERVICE_TIMEOUT_MS", default: upstream, min: 1)),
             request: .milliseconds(try integer("REQUEST_TIMEOUT_MS", default: 30_000, min: 1)),
-            shutdown: .milliseconds(try integer("SHUTDOWN_TIMEOUT_MS", default: 30_000, min: 0)))
+            compensation: .milliseconds(try integer("COMPENSATION_TIMEOUT_MS", default: 5_000, min: 1)),
+            shutdown: .zero)
+        var timeoutsWithDrain = timeouts
+        let bound = Int(timeouts.requestBound.components.seconds * 1000 + timeouts.requestBound.components.attoseconds / 1_000_000_000_000_000)
+        // By default the drain outlasts the longest request by 5 s, so SIGTERM never cuts one short.
+        timeoutsWithDrain.shutdown = .milliseconds(try integer("SHUTDOWN_TIMEOUT_MS", default: bound + 5_000, min: 0))
+        if timeoutsWithDrain.shutdown < timeouts.requestBound {
+            warnings.append("SHUTDOWN_TIMEOUT_MS (\(env["SHUTDOWN_TIMEOUT_MS"] ?? "") ms) is shorter than REQUEST_TIMEOUT_MS + COMPENSATION_TIMEOUT_MS (\(bound) ms): a slow request may be abandoned at SIGTERM")
+        }
 
         let levelText = string("LOG_LEVEL") ?? "info"
         guard let level = LogLevel(rawValue: levelText) else {
@@ -158,10 +184,24 @@ extension Configuration {
         guard userIdHeader.utf8.allSatisfy({ isIdentifierByte($0) }) else {
             throw ConfigurationError(key: "USERID_HEADER_KEY", reason: "must be a header name, got \"\(userIdHeader)\"")
         }
-        let proxied = (string("ADDITIONAL_HEADERS_TO_PROXY") ?? "")
-            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
-        for h in proxied where !h.utf8.allSatisfy({ isIdentifierByte($0) }) {
-            throw ConfigurationError(key: "ADDITIONAL_HEADERS_TO_PROXY", reason: "\"\(h)\" is not a header name")
+        var proxied: [String] = []
+        for raw in (string("ADDITIONAL_HEADERS_TO_PROXY") ?? "").split(separator: ",") {
+            let h = raw.trimmingCharacters(in: .whitespaces).lowercased()
+            if h.isEmpty || proxied.contains(h) { continue }
+            guard h.utf8.allSatisfy({ isIdentifierByte($0) }) else {
+                throw ConfigurationError(key: "ADDITIONAL_HEADERS_TO_PROXY", reason: "\"\(h)\" is not a header name")
+            }
+            // x-request-id always goes out once, as the request's own id.
+            if h == "x-request-id" { continue }
+            if Self.neverProxied.contains(h) {
+                warnings.append("ADDITIONAL_HEADERS_TO_PROXY: \(h) is a hop-by-hop or framing header and is never proxied")
+                continue
+            }
+            proxied.append(h)
+        }
+        let clientTypeHeader = (string("CLIENTTYPE_HEADER_KEY") ?? "client-type").lowercased()
+        guard clientTypeHeader.utf8.allSatisfy({ isIdentifierByte($0) }) else {
+            throw ConfigurationError(key: "CLIENTTYPE_HEADER_KEY", reason: "must be a header name, got \"\(clientTypeHeader)\"")
         }
 
         var file = ServiceConfigFile.builtIn
@@ -175,12 +215,12 @@ extension Configuration {
         let steps = file.userIdPathInRequest ?? [UserIdStep(from: .object, extract: "headers"), UserIdStep(from: .object, extract: userIdHeader)]
 
         let socket = string("FCGI_SOCKET")
-        return Configuration(
+        var configuration = Configuration(
             bandyerAPISecretKey: key, bandyerBaseURL: bandyerBase, crudServiceURL: crudURL,
             teleconsultationsCRUDName: try crudName("TELECONSULTATIONS_CRUD_NAME", default: "teleconsultations"),
             userIdMapCRUDName: try crudName("USER_ID_MAP_CRUD_NAME", default: "teleconsultation-users"),
-            authServiceURL: authURL, defaultClientType: string("DEFAULT_CLIENT_TYPE"),
-            additionalHeadersToProxy: proxied, timeouts: timeouts,
+            authServiceURL: authURL, defaultClientType: string("DEFAULT_CLIENT_TYPE"), clientTypeHeaderKey: clientTypeHeader,
+            additionalHeadersToProxy: proxied, timeouts: timeoutsWithDrain,
             unlimitedTeleconsultation: try bool("UNLIMITED_TELECONSULTATION", default: true),
             liveTeleconsultation: try bool("LIVE_TELECONSULTATION", default: true),
             immutablePeriodMilliseconds: try integer("IMMUTABLE_PERIOD_MS", default: 0, min: 0),
@@ -190,7 +230,24 @@ extension Configuration {
             maxInFlight: try integer("MAX_IN_FLIGHT", default: 1024, min: 1, max: 100_000),
             fastCGIIOTimeoutMilliseconds: try integer("FCGI_IO_TIMEOUT_MS", default: 5_000, min: 1),
             fastCGIReaderThreads: try integer("FCGI_READER_THREADS", default: 8, min: 1, max: 256))
+        configuration.warnings = warnings
+        return configuration
     }
+
+    /// Every variable this loader reads.
+    public static let keys: Set<String> = [
+        "BANDYER_API_SECRET_KEY", "BANDYER_BASE_URL", "CRUD_SERVICE_URL", "TELECONSULTATIONS_CRUD_NAME", "USER_ID_MAP_CRUD_NAME",
+        "AUTH_SERVICE", "DEFAULT_CLIENT_TYPE", "CLIENTTYPE_HEADER_KEY", "ADDITIONAL_HEADERS_TO_PROXY", "UPSTREAM_TIMEOUT_MS",
+        "CRUD_TIMEOUT_MS", "BANDYER_TIMEOUT_MS", "AUTH_SERVICE_TIMEOUT_MS", "REQUEST_TIMEOUT_MS", "COMPENSATION_TIMEOUT_MS",
+        "SHUTDOWN_TIMEOUT_MS", "LOG_LEVEL", "BASE_PATH", "USERID_HEADER_KEY", "TELECONSULTATION_SERVICE_CONFIG_PATH",
+        "UNLIMITED_TELECONSULTATION", "LIVE_TELECONSULTATION", "IMMUTABLE_PERIOD_MS", "FCGI_SOCKET", "FCGI_SOCKET_GROUP",
+        "MAX_BODY_BYTES", "MAX_IN_FLIGHT", "FCGI_IO_TIMEOUT_MS", "FCGI_READER_THREADS",
+    ]
+    /// An empty list is a meaningful value.
+    static let keysThatMayBeEmpty: Set<String> = ["ADDITIONAL_HEADERS_TO_PROXY"]
+    /// Hop-by-hop and framing headers: they describe one connection, never the request.
+    static let neverProxied: Set<String> = ["host", "content-length", "connection", "transfer-encoding", "keep-alive", "te",
+                                            "trailer", "upgrade", "proxy-connection", "proxy-authorization", "expect"]
 }
 
 func isIdentifierByte(_ c: UInt8) -> Bool {

@@ -19,8 +19,10 @@ public struct RequestContext: Sendable {
     public let route: String
     public let requestId: String
     public let logger: Logger
-    /// When the whole request (upstream calls and retries) must be done.
+    /// When the request's work (upstream calls and retries) must be done.
     public let deadline: ContinuousClock.Instant
+    /// When its undo steps too must be done: the request's overall bound.
+    public let compensationDeadline: ContinuousClock.Instant
 
     public func header(_ name: String) -> String? {
         guard let n = HTTPField.Name(name) else { return nil }
@@ -43,13 +45,16 @@ public struct Application: Responder, Sendable {
     let router: Router<Handler>
     let basePath: String
     let requestTimeout: Duration
+    let compensationTimeout: Duration
     let logger: Logger
     let metrics: ServiceMetrics
 
-    public init(routes: Router<Handler>, basePath: String, requestTimeout: Duration, logger: Logger, metrics: ServiceMetrics) {
+    public init(routes: Router<Handler>, basePath: String, requestTimeout: Duration, compensationTimeout: Duration = .seconds(5),
+                logger: Logger, metrics: ServiceMetrics) {
         self.router = routes
         self.basePath = basePath
         self.requestTimeout = requestTimeout
+        self.compensationTimeout = compensationTimeout
         self.logger = logger
         self.metrics = metrics
     }
@@ -72,7 +77,8 @@ public struct Application: Responder, Sendable {
         case .found(let r, let parameters):
             route = r.template
             let context = RequestContext(request: request, parameters: parameters, route: r.template, requestId: requestId,
-                                         logger: logger, deadline: start + requestTimeout)
+                                         logger: logger, deadline: start + requestTimeout,
+                                         compensationDeadline: start + requestTimeout + compensationTimeout)
             do {
                 response = try await r.handler(context)
             } catch {
@@ -111,7 +117,7 @@ public struct Application: Responder, Sendable {
     private func finish(request: Request, route: String, response: Response, start: ContinuousClock.Instant, logger: Logger) {
         let elapsed = ContinuousClock.now - start
         let code = response.status.code
-        metrics.requestFinished(method: request.method.rawValue, route: route, status: code, duration: elapsed)
+        metrics.requestFinished(method: ServiceMetrics.methodLabel(request.method), route: route, status: code, duration: elapsed)
         let isHealth = route.hasPrefix("/-/")
         guard !isHealth || code >= 400 else { return }
         let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15

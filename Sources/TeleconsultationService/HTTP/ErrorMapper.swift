@@ -2,15 +2,44 @@ import HTTPTypes
 import Logging
 import Responder
 import TeleconsultationDomain
+import TeleconsultationPorts
 
-/// The one place where every error becomes an HTTP response.
+/// The one place where every error becomes an HTTP response, with the fixed texts of the API.
 public enum ErrorMapper {
     public static func apiError(for error: any Error) -> APIError? {
         switch error {
         case let e as APIError: return e
-        case let e as UpstreamError: return e.apiError
+        case let e as TeleconsultationError: return fixedText(for: e)
+        case let e as UpstreamError: return upstreamFailure(e)
         case let e as ValidationError: return .badRequest(e.message)
         default: return nil
+        }
+    }
+
+    static func fixedText(for error: TeleconsultationError) -> APIError {
+        switch error {
+        case .notFound(let id): return .fixed(.notFound, "Room with id \(id) not found on CRUD")
+        case .immutable(let id): return .fixed(.conflict, "Teleconsultation \(id) can no longer be changed")
+        case .alreadyComplete(let id): return .fixed(.conflict, "Teleconsultation \(id) already has all its participants")
+        case .alreadyParticipant(let user, let id): return .fixed(.conflict, "Participant \(user) is already in teleconsultation \(id)")
+        case .changedConcurrently(let id): return .fixed(.conflict, "Teleconsultation \(id) was changed concurrently, retry")
+        case .unauthorized: return .fixed(.unauthorized, "Unauthorized user")
+        case .noPlusUser(.create): return .fixed(.badRequest, "Failed POST /teleconsultation: no plus user in room")
+        case .noPlusUser(.update): return .fixed(.badRequest, "Failed PATCH /teleconsultation: no plus user in room")
+        case .noPlusUser(.addParticipant(let id)):
+            return .fixed(.badRequest, "Failed POST /teleconsultation/\(id)/participants/data: no plus user in room")
+        case .noAllowedGroup(let user): return .badRequest("user \(user) has no group allowed in the teleconsultation")
+        case .unknownDirectoryUser(let user): return .badRequest("user \(user) not found on auth0-client")
+        case .unknownCustomUser(let user): return .badRequest("user \(user) not found")
+        }
+    }
+
+    static func upstreamFailure(_ error: UpstreamError) -> APIError {
+        switch error.kind {
+        case .timeout:
+            return APIError(status: .gatewayTimeout, error: "Gateway Timeout", message: "The \(error.upstream) service did not answer in time")
+        default:
+            return APIError(status: .badGateway, error: "Bad Gateway", message: "The \(error.upstream) service failed")
         }
     }
 
@@ -32,42 +61,5 @@ public enum ErrorMapper {
         // Unexpected: log it with the request id, answer without detail.
         logger.error("unexpected error", metadata: ["error": .string(String(describing: error))])
         return APIError(status: .internalServerError, error: "Internal Server Error", message: "An unexpected error occurred").response
-    }
-}
-
-/// An upstream that failed: 502 when it answered wrongly, 504 when it did not answer in time.
-public struct UpstreamError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable, Equatable {
-        /// Answered with an unexpected status.
-        case status(Int)
-        /// Answered something that is not what the contract says.
-        case invalidResponse(String)
-        /// Could not connect or the connection broke.
-        case unreachable(String)
-        /// No answer within the timeout.
-        case timeout
-    }
-
-    public let upstream: String
-    public let operation: String
-    public let kind: Kind
-
-    public init(upstream: String, operation: String, kind: Kind) {
-        self.upstream = upstream
-        self.operation = operation
-        self.kind = kind
-    }
-
-    public var description: String { "\(upstream) \(operation): \(kind)" }
-
-    public var isTimeout: Bool { kind == .timeout }
-
-    var apiError: APIError {
-        switch kind {
-        case .timeout:
-            return APIError(status: .gatewayTimeout, error: "Gateway Timeout", message: "The \(upstream) service did not answer in time")
-        default:
-            return APIError(status: .badGateway, error: "Bad Gateway", message: "The \(upstream) service failed")
-        }
     }
 }

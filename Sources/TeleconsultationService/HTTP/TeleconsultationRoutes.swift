@@ -2,19 +2,101 @@ import HTTPTypes
 import Responder
 import StrictJSON
 import TeleconsultationDomain
+import TeleconsultationPorts
 
-/// The five teleconsultation routes: HTTP in, use case, HTTP out.
+/// The teleconsultation routes: HTTP in, use case, HTTP out.
 public struct TeleconsultationRoutes: Sendable {
-    let useCases: TeleconsultationUseCases
+    let useCases: Teleconsultations
+    let callers: CallerIdentification
+    let upstream: UpstreamContextFactory
+
+    public init(useCases: Teleconsultations, configuration: Configuration) {
+        self.useCases = useCases
+        self.callers = CallerIdentification(configuration: configuration)
+        self.upstream = UpstreamContextFactory(configuration: configuration)
+    }
+
+    public func register(in router: inout Router<Handler>) {
+        let mode = useCases.mode
+        router.add(.post, "/teleconsultation") { c in
+            let input = try BodyValidator.creation(try BodyValidator.parse(c.request.body), mode: mode)
+            let id = try await useCases.create.run(input, context: upstream.context(for: c))
+            return .json(.created, ["roomId": .string(id)])
+        }
+        router.add(.patch, "/teleconsultation/:roomId") { c in
+            let id = try roomId(c)
+            let input = try BodyValidator.update(try BodyValidator.parse(c.request.body), mode: mode)
+            try await useCases.update.run(roomId: id, input, context: upstream.context(for: c))
+            return .empty(.noContent)
+        }
+        router.add(.post, "/teleconsultation/:roomId/participants/data") { c in
+            let id = try roomId(c)
+            let input = try BodyValidator.participant(try BodyValidator.parse(c.request.body), mode: mode)
+            try await useCases.addParticipant.run(roomId: id, input, context: upstream.context(for: c))
+            return .empty(.created)
+        }
+        router.add(.get, "/teleconsultation/:roomId") { c in
+            let id = try roomId(c)
+            let info = try await useCases.join.run(roomId: id, callerId: callers.caller(of: c), context: upstream.context(for: c))
+            return .json(.ok, Self.json(info))
+        }
+        router.add(.delete, "/teleconsultation/:roomId") { c in
+            let id = try roomId(c)
+            try await useCases.delete.run(roomId: id, context: upstream.context(for: c))
+            return .empty(.noContent)
+        }
+    }
+
+    /// A CRUD `_id`, else 404 before any upstream call.
+    func roomId(_ c: RequestContext) throws -> String {
+        let id = c.parameters["roomId"] ?? ""
+        guard Identifiers.isCRUDId(id) else { throw TeleconsultationError.notFound(roomId: id) }
+        return id
+    }
+
+    static func json(_ info: JoinTeleconsultation.JoinInfo) -> JSONValue {
+        [
+            "bandyerUserId": .string(orNull: info.bandyerUserId),
+            "accessLinkURL": .string(orNull: info.accessLinkURL),
+            "participantsBandyerCall": .array(info.participants.map {
+                ["bandyerUserId": .string(orNull: $0.bandyerUserId), "fullName": .string(orNull: $0.fullName)]
+            }),
+        ]
+    }
+}
+
+/// What every upstream call of a request carries, from the request and the configuration.
+struct UpstreamContextFactory: Sendable {
     let userIdHeaderKey: String
     let proxiedHeaders: [String]
-    let callerPath: [CallerLocator.Step]
+    let clientTypeHeaderKey: String
 
-    public init(useCases: TeleconsultationUseCases, configuration: Configuration) {
-        self.useCases = useCases
-        self.userIdHeaderKey = configuration.userIdHeaderKey
-        self.proxiedHeaders = configuration.additionalHeadersToProxy
-        self.callerPath = configuration.userIdPathInRequest.map {
+    init(configuration: Configuration) {
+        userIdHeaderKey = configuration.userIdHeaderKey
+        proxiedHeaders = configuration.additionalHeadersToProxy
+        clientTypeHeaderKey = configuration.clientTypeHeaderKey
+    }
+
+    func context(for c: RequestContext) -> UpstreamContext {
+        let fields = c.request.head.headerFields
+        var proxied: [(String, String)] = []
+        for name in proxiedHeaders {
+            guard let n = HTTPField.Name(name) else { continue }
+            for value in fields[values: n] { proxied.append((name, value)) }
+        }
+        let userId = HTTPField.Name(userIdHeaderKey).flatMap { fields[$0] }.map { (userIdHeaderKey, $0) }
+        return UpstreamContext(requestId: c.requestId, proxiedHeaders: proxied, userIdHeader: userId,
+                               clientType: HTTPField.Name(clientTypeHeaderKey).flatMap { fields[$0] },
+                               deadline: c.deadline, compensationDeadline: c.compensationDeadline, logger: c.logger)
+    }
+}
+
+/// Finds the caller's id with `userIdPathInRequest` in `{"headers", "query", "params"}`.
+struct CallerIdentification: Sendable {
+    let steps: [CallerLocator.Step]
+
+    init(configuration: Configuration) {
+        steps = configuration.userIdPathInRequest.map {
             switch $0.from {
             case .object: return .object($0.extract)
             case .json: return .json($0.extract)
@@ -23,72 +105,22 @@ public struct TeleconsultationRoutes: Sendable {
         }
     }
 
-    public func register(in router: inout Router<Handler>) {
-        router.add(.post, "/teleconsultation") { c in
-            let input = try BodyValidator.creation(try BodyValidator.parse(c.request.body), mode: useCases.mode)
-            let id = try await useCases.create(input, context: upstreamContext(c), logger: c.logger)
-            return .json(.created, ["roomId": .string(id)])
-        }
-        router.add(.patch, "/teleconsultation/:roomId") { c in
-            let id = try roomId(c)
-            let input = try BodyValidator.update(try BodyValidator.parse(c.request.body), mode: useCases.mode)
-            try await useCases.update(roomId: id, input, context: upstreamContext(c), logger: c.logger)
-            return .empty(.noContent)
-        }
-        router.add(.post, "/teleconsultation/:roomId/participants/data") { c in
-            let id = try roomId(c)
-            let input = try BodyValidator.participant(try BodyValidator.parse(c.request.body), mode: useCases.mode)
-            try await useCases.addParticipant(roomId: id, input, context: upstreamContext(c), logger: c.logger)
-            return .empty(.created)
-        }
-        router.add(.get, "/teleconsultation/:roomId") { c in
-            let id = try roomId(c)
-            let caller = CallerLocator.locate(callerPath, in: callerRoot(c))
-            let info = try await useCases.joinInfo(roomId: id, callerId: caller, context: upstreamContext(c))
-            return .json(.ok, info.json)
-        }
-        router.add(.delete, "/teleconsultation/:roomId") { c in
-            let id = try roomId(c)
-            try await useCases.delete(roomId: id, context: upstreamContext(c), logger: c.logger)
-            return .empty(.noContent)
-        }
+    func caller(of c: RequestContext) -> String? {
+        CallerLocator.locate(steps, in: root(c))
     }
 
-    /// A CRUD `_id`, else 404 before any upstream call.
-    func roomId(_ c: RequestContext) throws -> String {
-        let id = c.parameters["roomId"] ?? ""
-        guard Identifiers.isCRUDId(id) else { throw TeleconsultationUseCases.notFound(id) }
-        return id
-    }
-
-    func upstreamContext(_ c: RequestContext) -> UpstreamContext {
-        let fields = c.request.head.headerFields
-        var proxied: [(String, String)] = []
-        for name in proxiedHeaders {
-            if let n = HTTPField.Name(name), let v = fields[n] { proxied.append((name, v)) }
+    /// `{"headers": {lower-case name: value}, "query": {...}, "params": {...}}`; the first of
+    /// repeated names wins.
+    func root(_ c: RequestContext) -> JSONValue {
+        var headers: [(String, JSONValue)] = []
+        var seen = Set<String>()
+        for f in c.request.head.headerFields where seen.insert(f.name.canonicalName).inserted {
+            headers.append((f.name.canonicalName, .string(f.value)))
         }
-        let userId = HTTPField.Name(userIdHeaderKey).flatMap { fields[$0] }.map { (userIdHeaderKey, $0) }
-        return UpstreamContext(requestId: c.requestId, proxiedHeaders: proxied, userIdHeader: userId,
-                               clientType: HTTPField.Name("client-type").flatMap { fields[$0] }, deadline: c.deadline)
+        var params: [(String, JSONValue)] = []
+        for (k, v) in c.parameters.sorted(by: { $0.key < $1.key }) { params.append((k, .string(v))) }
+        return ["headers": .object(JSONObject(uniqueKeysWithValues: headers)),
+                "query": .object(JSONObject(uniqueKeysWithValues: c.request.queryItems.map { ($0.key, JSONValue.string($0.value)) })),
+                "params": .object(JSONObject(uniqueKeysWithValues: params))]
     }
-
-    /// `{"headers": {lower-case name: value}, "query": {...}, "params": {...}}`.
-    func callerRoot(_ c: RequestContext) -> JSONValue {
-        var headers = JSONObject()
-        for f in c.request.head.headerFields { headers[f.name.canonicalName] = .string(f.value) }
-        var query = JSONObject()
-        for pair in c.request.query.split(separator: "&") where !pair.isEmpty {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = String(parts[0]).replacingPlus.removingPercentEncodingLossless
-            let value = parts.count > 1 ? String(parts[1]).replacingPlus.removingPercentEncodingLossless : ""
-            if query[key] == nil { query[key] = .string(value) }
-        }
-        var params = JSONObject()
-        for (k, v) in c.parameters { params[k] = .string(v) }
-        return ["headers": .object(headers), "query": .object(query), "params": .object(params)]
-    }
-}
-
-extension String {
-    var replacingPlus: String { contains("+") ? String(map { $0 == "+" ? " " : $0 }) : self }
 }

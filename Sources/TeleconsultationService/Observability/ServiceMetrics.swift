@@ -1,3 +1,4 @@
+import HTTPTypes
 import Prometheus
 import Synchronization
 
@@ -9,7 +10,7 @@ public final class ServiceMetrics: Sendable {
     /// Handles by "method route status": a registry look-up builds label arrays and hashes
     /// them under its lock; this is one dictionary hit per request.
     private let requestHandles = Mutex<[String: (Counter, DurationHistogram)]>([:])
-    static let buckets: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+    public static let buckets: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25),
                                       .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
                                       .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10)]
 
@@ -28,6 +29,13 @@ public final class ServiceMetrics: Sendable {
     }
 
     func requestStarted() { inFlightGauge.increment() }
+
+    static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+    /// A label value from a bounded set: any method a client invents is `other`.
+    static func methodLabel(_ method: HTTPRequest.Method) -> String {
+        knownMethods.contains(method.rawValue) ? method.rawValue : "other"
+    }
 
     func requestFinished(method: String, route: String, status: Int, duration: Duration) {
         inFlightGauge.decrement()

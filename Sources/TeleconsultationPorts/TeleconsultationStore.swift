@@ -1,0 +1,44 @@
+import TeleconsultationDomain
+
+/// The teleconsultations and the user-id map, as the CRUD service keeps them. Speaks
+/// domain values; the wire format is the adapter's.
+public protocol TeleconsultationStore: Sendable {
+    /// Stores a new teleconsultation invisible to reads (DRAFT); returns its id.
+    func insertDraft(_ teleconsultation: Teleconsultation, context: UpstreamContext) async throws -> String
+    /// Makes a draft visible; false when it is gone.
+    func publish(id: String, context: UpstreamContext) async throws -> Bool
+    /// Moves a teleconsultation to TRASH (from which it cannot be published); false when absent.
+    func trash(id: String, context: UpstreamContext) async throws -> Bool
+    /// A visible teleconsultation; nil when absent, trashed or still a draft.
+    func read(id: String, context: UpstreamContext) async throws -> Teleconsultation?
+    /// Stores `teleconsultation` (its `version` included) only while the stored version is
+    /// `ifVersion` (nil: a document without one). False when the id or the version did not match.
+    func replace(_ teleconsultation: Teleconsultation, ifVersion: Int?, context: UpstreamContext) async throws -> Bool
+
+    /// Every map entry for one external id, oldest first.
+    func mappings(externalId: String, context: UpstreamContext) async throws -> [UserMapping]
+    func insertMapping(externalId: String, bandyerId: String, role: Role, context: UpstreamContext) async throws
+    /// Points an entry at another Bandyer user (an upgrade to plus), in today's field names.
+    func repoint(_ mapping: UserMapping, bandyerId: String, role: Role, context: UpstreamContext) async throws
+}
+
+/// An entry of the user-id map.
+public struct UserMapping: Sendable, Equatable {
+    public var id: String
+    public var receivedUserId: String
+    public var bandyerId: String
+    /// Entries written by the original service have none: treated as basic.
+    public var role: Role
+    public var createdAt: String
+    /// Written by the original's 1.0–1.1 schema (`auth0Id` instead of `receivedUserId`).
+    public var isLegacy: Bool
+
+    public init(id: String, receivedUserId: String, bandyerId: String, role: Role, createdAt: String, isLegacy: Bool = false) {
+        self.id = id
+        self.receivedUserId = receivedUserId
+        self.bandyerId = bandyerId
+        self.role = role
+        self.createdAt = createdAt
+        self.isLegacy = isLegacy
+    }
+}
