@@ -1,14 +1,27 @@
 #!/usr/bin/env bash
-# Writes a self-contained nginx config in DIR that includes the shipped deploy/nginx.conf,
-# with the socket path and the listen address replaced, and every path under DIR.
-# Usage: scripts/nginx-local.sh DIR SOCKET LISTEN   (e.g. /tmp/x /tmp/x/app.sock 127.0.0.1:8080)
+# Writes a self-contained nginx config in DIR around one of the shipped nginx profiles, with
+# only the socket path and the listen address replaced, and every path under DIR.
+# Usage: scripts/nginx-local.sh DIR SOCKET LISTEN [edge|gateway]
+#   LISTEN: a port (only the port of the shipped listen line is replaced, as in the tests),
+#   or HOST:PORT (the whole address, e.g. 127.0.0.1:8080 for make run)
 set -euo pipefail
-dir=$1; sock=$2; listen=$3
+dir=$1; sock=$2; listen=$3; profile=${4:-edge}
 root=$(cd "$(dirname "$0")/.." && pwd)
+case "$profile" in
+    edge) file="$root/deploy/nginx.conf" ;;
+    gateway) file="$root/deploy/nginx-behind-gateway.conf" ;;
+    *) echo "unknown profile $profile (edge or gateway)" >&2; exit 2 ;;
+esac
 mkdir -p "$dir"/{client_body,proxy,fastcgi,uwsgi,scgi}
 cp /etc/nginx/fastcgi_params "$dir/fastcgi_params"
-sed -e "s#unix:/run/teleconsultation-backend.sock#unix:$sock#" -e "s#listen 8080;#listen $listen;#" \
-    "$root/deploy/nginx.conf" > "$dir/site.conf"
+if [[ "$listen" == *:* ]]; then
+    address="s#^    listen (127\.0\.0\.1:)?8080;#    listen $listen;#"
+else
+    address="s#^    listen (127\.0\.0\.1:)?8080;#    listen \1$listen;#"
+fi
+sed -E -e "s#unix:/run/teleconsultation-backend.sock#unix:$sock#" -e "$address" "$file" > "$dir/site.conf"
+grep -qE "^    listen (127\.0\.0\.1:)?${listen#*:};|^    listen $listen;" "$dir/site.conf" \
+    || { echo "nginx-local: no listen line replaced in $file" >&2; exit 1; }
 user_line=""
 [ "$(id -u)" -eq 0 ] && user_line="user root;"
 cat > "$dir/nginx.conf" <<CONF

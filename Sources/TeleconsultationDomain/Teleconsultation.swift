@@ -26,8 +26,10 @@ public struct Teleconsultation: Sendable, Equatable {
 
     public var state: State { bandyerRoomId == nil ? .waitingParticipants : .ready }
 
+    /// The participant with this external id (never one whose id is unknown: empty).
     public func participant(externalId: String) -> Participant? {
-        participants.first { $0.userExternalId == externalId }
+        guard !externalId.isEmpty else { return nil }
+        return participants.first { $0.userExternalId == externalId }
     }
 
     /// The same teleconsultation one version later: what a conditional write stores.

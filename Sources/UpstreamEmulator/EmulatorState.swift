@@ -13,6 +13,9 @@ struct Fault: Sendable {
     var delayMs: Int
     /// How many more requests it applies to (nil: every one).
     var times: Int?
+    /// Carried out normally, but these keys are removed from the answer (at the top and
+    /// under `room`): an answer outside the contract for work that really happened.
+    var strip: [String] = []
 }
 
 struct EmulatorSettings: Sendable {

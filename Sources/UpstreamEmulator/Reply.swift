@@ -25,9 +25,21 @@ struct Reply: Sendable, Error {
     static let notFound = Reply.json(404, ["error": "not found"])
     static let noContent = Reply(status: 204)
 
+    /// Keys a fault strips from the answers of the request being handled.
+    @TaskLocal static var stripped: [String] = []
+
     var response: Response {
         var fields = HTTPFields()
         let bytes: [UInt8]
+        var body = self.body
+        if !Self.stripped.isEmpty, var o = body?.objectValue {
+            for k in Self.stripped { o[k] = nil }
+            if var room = o["room"]?.objectValue {
+                for k in Self.stripped { room[k] = nil }
+                o["room"] = .object(room)
+            }
+            body = .object(o)
+        }
         if let raw {
             fields[.contentType] = raw.contentType
             bytes = raw.bytes

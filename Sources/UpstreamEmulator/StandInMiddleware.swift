@@ -48,6 +48,8 @@ struct StandInMiddleware: RouterMiddleware {
                     response = Reply(status: status, raw: (Array(text.utf8), text.hasPrefix("{") ? "application/json" : "text/html")).response
                 } else if let problem = incoming.bodyProblem {
                     response = Reply.error(400, problem).response
+                } else if !fault.strip.isEmpty {
+                    response = try await Reply.$stripped.withValue(fault.strip) { try await next(request, context) }
                 } else {
                     response = try await next(request, context)
                 }

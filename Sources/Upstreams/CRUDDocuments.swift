@@ -77,7 +77,14 @@ enum CRUDDocuments {
             guard let s = b.stringValue, Identifiers.isProviderId(s) else { throw Malformed(description: "participants.\(i) has no valid Bandyer id") }
             bandyerId = s
         }
-        guard let external = o["userExternalId"]?.stringValue ?? o["userId"]?.stringValue ?? bandyerId.flatMap({ externalIds[$0] }) else {
+        let external: String
+        if let id = o["userExternalId"]?.stringValue ?? o["userId"]?.stringValue {
+            external = id
+        } else if let b = bandyerId {
+            // A legacy participant the map no longer names (its entry was repointed since):
+            // still part of the teleconsultation, but no caller can be matched to it.
+            external = externalIds[b] ?? ""
+        } else {
             throw Malformed(description: "participants.\(i) has no external id")
         }
         var groups: [String]?

@@ -39,10 +39,11 @@ struct ServiceAssembly: Sendable {
             retry: ConflictRetry(budget: .seconds(5)),
             now: { Timestamp(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))) })
         let useCases = Teleconsultations(deps)
-        var router = Router<Handler>()
-        TeleconsultationRoutes(useCases: useCases, configuration: c).register(in: &router)
-        PlatformRoutes.register(in: &router, readiness: self.readiness, metrics: metrics,
-                                openAPI: OpenAPIDocument.make(basePath: c.basePath, mode: useCases.mode))
+        let identity = c.identityServiceURL.map {
+            Auth0UserDirectory(http: http, baseURL: $0, defaultClientType: c.defaultClientType,
+                               clientTypeHeaderKey: c.clientTypeHeaderKey, timeout: c.timeouts.authService)
+        }
+        let router = ServiceRoutes.make(useCases: useCases, identity: identity, readiness: readiness, metrics: metrics, configuration: c)
         application = Application(routes: router, basePath: c.basePath, requestTimeout: c.timeouts.request,
                                   compensationTimeout: c.timeouts.compensation, logger: logger, metrics: metrics)
         transportFailures = TransportFailures(application: application)

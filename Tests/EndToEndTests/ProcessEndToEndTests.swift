@@ -15,6 +15,9 @@ extension EndToEnd {
                  "TELECONSULTATION_SERVICE_CONFIG_PATH colour"),
                 (["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://b", "UNLIMITED_TELECONSULTATION": "maybe", "LOG_LEVEL": "silent"],
                  "UNLIMITED_TELECONSULTATION"),
+                // Set but empty is not standalone mode: it is named.
+                (["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://b", "AUTH_SERVICE": ""], "AUTH_SERVICE"),
+                (["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://b", "BASE_PATH": ""], "BASE_PATH"),
             ]
             for (n, (env, key)) in cases.enumerated() {
                 let child = try Child(Paths.app, ["--socket", dir + "/x.sock"], env: env.merging(["BANDYER_API_SECRET_KEY": env["BANDYER_API_SECRET_KEY"] ?? ""]) { a, _ in a },

@@ -108,7 +108,15 @@ func http(_ method: String, _ url: String, headers: [String: String] = [:], body
     return HTTPAnswer(status: r.statusCode, headers: h, body: Array(data))
 }
 
-/// The emulator, the real app binary on a unix socket, and nginx with the shipped config.
+/// Which shipped nginx file is in front.
+enum NginxProfile: String, Sendable {
+    /// deploy/nginx.conf: identity from auth0-client through the app's identity route.
+    case edge
+    /// deploy/nginx-behind-gateway.conf: the identity headers as the gateway (here: the test) sends them.
+    case gateway
+}
+
+/// The emulator, the real app binary on a unix socket, and nginx with a shipped config.
 final class Stack: @unchecked Sendable {
     static let session: URLSession = {
         let c = URLSessionConfiguration.ephemeral
@@ -137,8 +145,12 @@ final class Stack: @unchecked Sendable {
     /// each app instance gets it as fd 0.
     var heldSocket: Int32?
 
-    init(name: String, auth0: Bool = false, env: [String: String] = [:], instances: Int = 1, holdSocket: Bool = false) throws {
+    let profile: NginxProfile
+
+    init(name: String, auth0: Bool = false, env: [String: String] = [:], instances: Int = 1, holdSocket: Bool = false,
+         profile: NginxProfile = .gateway) throws {
         self.instances = instances
+        self.profile = profile
         dir = tempDir(name)
         emulator = try Child(Paths.emulator, ["--port", "0"], env: ["BANDYER_API_SECRET_KEY": Self.key], dir: dir, name: "emulator")
         let emulator = self.emulator
@@ -151,6 +163,7 @@ final class Stack: @unchecked Sendable {
         appEnv = ["BANDYER_API_SECRET_KEY": Self.key, "BANDYER_BASE_URL": "\(emulatorURL)/bandyer",
                   "CRUD_SERVICE_URL": "\(emulatorURL)/crud", "LOG_LEVEL": "info", "UPSTREAM_TIMEOUT_MS": "2000"]
         if auth0 { appEnv["AUTH_SERVICE"] = "\(emulatorURL)/auth0" }
+        if profile == .edge && !auth0 { appEnv["IDENTITY_SERVICE"] = "\(emulatorURL)/auth0" }
         for (k, v) in env { appEnv[k] = v }
         port = freePort()
         if holdSocket { heldSocket = listeningUnixSocket(socketPath) }
@@ -176,7 +189,7 @@ final class Stack: @unchecked Sendable {
     func startNginx() throws {
         var lastError = ""
         for _ in 0..<5 {
-            let (code, output) = try run("/bin/bash", [Paths.root + "/scripts/nginx-local.sh", dir + "/nginx", socketPath, "127.0.0.1:\(port)"])
+            let (code, output) = try run("/bin/bash", [Paths.root + "/scripts/nginx-local.sh", dir + "/nginx", socketPath, "\(port)", profile.rawValue])
             guard code == 0 else { throw StackError("nginx config: \(output)") }
             if instances > 1 {
                 // Every instance in the shipped upstream block, as on several hosts.
@@ -269,8 +282,8 @@ struct StackError: Error, CustomStringConvertible {
 
 /// Runs `body` with a fresh stack, stopping it whatever happens.
 func withStack<T>(_ name: String, auth0: Bool = false, env: [String: String] = [:], instances: Int = 1, holdSocket: Bool = false,
-                  _ body: (Stack) async throws -> T) async throws -> T {
-    let stack = try Stack(name: name, auth0: auth0, env: env, instances: instances, holdSocket: holdSocket)
+                  profile: NginxProfile = .gateway, _ body: (Stack) async throws -> T) async throws -> T {
+    let stack = try Stack(name: name, auth0: auth0, env: env, instances: instances, holdSocket: holdSocket, profile: profile)
     do {
         let v = try await body(stack)
         stack.stop()

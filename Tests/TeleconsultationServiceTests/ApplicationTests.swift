@@ -110,11 +110,9 @@ import Testing
 
     @Test func openAPIDocumentDescribesEveryRoute() throws {
         let doc = OpenAPIDocument.make(basePath: "/api/v1/telecons-be", mode: .standalone)
-        var router = Router<Handler>()
         let world = World()
-        TeleconsultationRoutes(useCases: world.useCases, configuration: try Configuration.load(environment: ["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://b"]))
-            .register(in: &router)
-        PlatformRoutes.register(in: &router, readiness: Readiness(), metrics: ServiceMetrics(), openAPI: [:])
+        let router = ServiceRoutes.make(useCases: world.useCases, identity: nil, readiness: Readiness(), metrics: ServiceMetrics(),
+                                        configuration: try Configuration.load(environment: ["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://b"]))
         let paths = try #require(doc["paths"]?.objectValue)
         for route in router.routes {
             let path = route.template.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")

@@ -36,7 +36,7 @@ public struct Auth0Directory: ParticipantDirectory {
     public func names(of participants: [Participant], context: UpstreamContext) async -> [String: String] {
         var ids: [String] = []
         var seen = Set<String>()
-        for p in participants where seen.insert(p.userExternalId).inserted { ids.append(p.userExternalId) }
+        for p in participants where !p.userExternalId.isEmpty && seen.insert(p.userExternalId).inserted { ids.append(p.userExternalId) }
         do {
             var names: [String: String] = [:]
             for (id, u) in try await known(ids, context: context) { if let n = u.name { names[id] = n } }

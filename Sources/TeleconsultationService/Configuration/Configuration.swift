@@ -40,6 +40,8 @@ public struct Configuration: Sendable {
     public var userIdMapCRUDName: String
     /// Base URL of auth0-client; nil = standalone mode.
     public var authServiceURL: String?
+    /// The auth0-client the identity route asks (the edge profile); defaults to `authServiceURL`.
+    public var identityServiceURL: String?
     public var defaultClientType: String?
     /// The header with the caller's client type, read on requests and sent to auth0-client.
     public var clientTypeHeaderKey: String
@@ -107,7 +109,7 @@ extension Configuration {
         readFile: (String) throws -> [UInt8] = { path in Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
     ) throws(ConfigurationError) -> Configuration {
         // Set but empty is a mistake to name, not a silent default (`AUTH_SERVICE=` is not standalone mode).
-        for (key, value) in env where value.isEmpty && Self.keys.contains(key) && !Self.keysThatMayBeEmpty.contains(key) {
+        for key in Self.keys.sorted() where env[key]?.isEmpty == true && !Self.keysThatMayBeEmpty.contains(key) {
             throw ConfigurationError(key: key, reason: "is set but empty (unset it to get the default)")
         }
         func string(_ key: String) -> String? {
@@ -154,6 +156,10 @@ extension Configuration {
         var authURL: String?
         if let auth = string("AUTH_SERVICE") {
             authURL = try url("AUTH_SERVICE", auth.contains("://") ? auth : "http://" + auth)
+        }
+        var identityURL = authURL
+        if let identity = string("IDENTITY_SERVICE") {
+            identityURL = try url("IDENTITY_SERVICE", identity.contains("://") ? identity : "http://" + identity)
         }
         let upstream = try integer("UPSTREAM_TIMEOUT_MS", default: 10_000, min: 1)
         let timeouts = Timeouts(
@@ -219,7 +225,7 @@ extension Configuration {
             bandyerAPISecretKey: key, bandyerBaseURL: bandyerBase, crudServiceURL: crudURL,
             teleconsultationsCRUDName: try crudName("TELECONSULTATIONS_CRUD_NAME", default: "teleconsultations"),
             userIdMapCRUDName: try crudName("USER_ID_MAP_CRUD_NAME", default: "teleconsultation-users"),
-            authServiceURL: authURL, defaultClientType: string("DEFAULT_CLIENT_TYPE"), clientTypeHeaderKey: clientTypeHeader,
+            authServiceURL: authURL, identityServiceURL: identityURL, defaultClientType: string("DEFAULT_CLIENT_TYPE"), clientTypeHeaderKey: clientTypeHeader,
             additionalHeadersToProxy: proxied, timeouts: timeoutsWithDrain,
             unlimitedTeleconsultation: try bool("UNLIMITED_TELECONSULTATION", default: true),
             liveTeleconsultation: try bool("LIVE_TELECONSULTATION", default: true),
@@ -237,7 +243,7 @@ extension Configuration {
     /// Every variable this loader reads.
     public static let keys: Set<String> = [
         "BANDYER_API_SECRET_KEY", "BANDYER_BASE_URL", "CRUD_SERVICE_URL", "TELECONSULTATIONS_CRUD_NAME", "USER_ID_MAP_CRUD_NAME",
-        "AUTH_SERVICE", "DEFAULT_CLIENT_TYPE", "CLIENTTYPE_HEADER_KEY", "ADDITIONAL_HEADERS_TO_PROXY", "UPSTREAM_TIMEOUT_MS",
+        "AUTH_SERVICE", "IDENTITY_SERVICE", "DEFAULT_CLIENT_TYPE", "CLIENTTYPE_HEADER_KEY", "ADDITIONAL_HEADERS_TO_PROXY", "UPSTREAM_TIMEOUT_MS",
         "CRUD_TIMEOUT_MS", "BANDYER_TIMEOUT_MS", "AUTH_SERVICE_TIMEOUT_MS", "REQUEST_TIMEOUT_MS", "COMPENSATION_TIMEOUT_MS",
         "SHUTDOWN_TIMEOUT_MS", "LOG_LEVEL", "BASE_PATH", "USERID_HEADER_KEY", "TELECONSULTATION_SERVICE_CONFIG_PATH",
         "UNLIMITED_TELECONSULTATION", "LIVE_TELECONSULTATION", "IMMUTABLE_PERIOD_MS", "FCGI_SOCKET", "FCGI_SOCKET_GROUP",

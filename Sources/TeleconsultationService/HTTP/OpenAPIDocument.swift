@@ -21,6 +21,13 @@ public enum OpenAPIDocument {
             ("/-/metrics", ["get": ["summary": "Prometheus metrics", "tags": ["platform"], "responses": [
                 "200": ["description": "Prometheus text format", "content": ["text/plain": ["schema": ["type": "string"]]]],
             ]]]),
+            ("/-/identity", ["get": ["summary": "Who the request's cookie or bearer token belongs to (nginx's auth_request in the edge profile; not reachable from outside)",
+                                     "tags": ["platform"], "responses": .object(JSONObject([
+                ("200", ["description": "Logged in: the user id and groups, also as x-identity-user-id and x-identity-user-groups",
+                         "headers": ["x-identity-user-id": ["schema": ["type": "string"]], "x-identity-user-groups": ["schema": ["type": "string"]]],
+                         "content": ["application/json": ["schema": ["type": "object", "required": ["userId", "groups"],
+                                                                     "properties": ["userId": ["type": "string"], "groups": ["type": "array", "items": ["type": "string"]]]]]]]),
+            ] + errors([401, 502, 503, 504])))]]),
             ("/documentation/json", ["get": ["summary": "This OpenAPI document", "tags": ["platform"], "responses": [
                 "200": ["description": "OpenAPI 3 document", "content": ["application/json": ["schema": ["type": "object"]]]],
             ]]]),
@@ -55,7 +62,7 @@ public enum OpenAPIDocument {
             400: "Invalid body, no allowed group, no plus user, or a duration out of bounds",
             401: "The caller is not a participant", 404: "No such teleconsultation (or trashed)",
             409: "Can no longer be changed, already complete, participant already present, or changed concurrently",
-            413: "Body too large", 502: "An upstream failed", 504: "An upstream did not answer in time",
+            413: "Body too large", 502: "An upstream failed", 503: "Not configured, or shutting down", 504: "An upstream did not answer in time",
         ]
         return codes.map { (String($0), errorResponse(text[$0] ?? "Error")) }
     }
