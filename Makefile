@@ -1,5 +1,5 @@
 # teleconsultation-backend: the two commands a newcomer needs, and a few more.
-.PHONY: run run-auth0 test bench build release clean
+.PHONY: run run-auth0 test bench build release deb clean
 
 ## run: installs what is missing, builds, starts stand-ins + app + nginx on 127.0.0.1:8080
 run:
@@ -20,8 +20,13 @@ bench:
 build:
 	swift build
 
+## release: the release binary, with the Swift runtime linked in (.build-release/release/)
 release:
-	swift build -c release
+	scripts/build-release.sh
+
+## deb: the Debian package (dist/teleconsultation-backend_VERSION_ARCH.deb), built with dpkg-deb
+deb:
+	scripts/make-deb.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-release dist

@@ -23,8 +23,7 @@ fi
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 echo "== building (release)"
-swift build -c release --scratch-path .build-release --product teleconsultation-backend >/dev/null
-app_bin=.build-release/release/teleconsultation-backend
+app_bin=$(scripts/build-release.sh 2>/dev/null)
 dir=$(mktemp -d /tmp/tcb-bench.XXXXXX)
 gcc -O2 -o "$dir/fcgi-static" bench/fcgi-static.c -lfcgi
 

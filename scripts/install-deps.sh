@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the build and the tests need, when missing (runs as root,
-# or with sudo). libfcgi-dev: the FastCGI library; libfcgi-bin: cgi-fcgi for tests;
-# nginx: the front; python3-venv is part of the base image (schemathesis and the OpenAPI
-# validator come from PyPI into .build/venv).
+# Installs the Debian packages the build and the tests need, when missing (runs as root, or
+# with sudo). libfcgi-dev: the FastCGI library; nginx: the front; curl for make run.
+# With --test also what the tests use: libfcgi-bin (cgi-fcgi), lintian (the package check).
+# python3-venv is part of the base image (schemathesis and the OpenAPI validator come from
+# PyPI into .build/venv).
 set -euo pipefail
+pkgs=(libfcgi-dev nginx curl)
+[ "${1:-}" = "--test" ] && pkgs+=(libfcgi-bin lintian)
 need=()
-for pkg in libfcgi-dev libfcgi-bin nginx curl; do
+for pkg in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes a self-contained nginx config in DIR around one of the shipped nginx profiles, with
 # only the socket path and the listen address replaced, and every path under DIR.
-# Usage: scripts/nginx-local.sh DIR SOCKET LISTEN [edge|gateway]
+# Usage: scripts/nginx-local.sh DIR SOCKET LISTEN [edge|gateway|FILE]
 #   LISTEN: a port (only the port of the shipped listen line is replaced, as in the tests),
 #   or HOST:PORT (the whole address, e.g. 127.0.0.1:8080 for make run)
 set -euo pipefail
@@ -10,7 +10,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 case "$profile" in
     edge) file="$root/deploy/nginx.conf" ;;
     gateway) file="$root/deploy/nginx-behind-gateway.conf" ;;
-    *) echo "unknown profile $profile (edge or gateway)" >&2; exit 2 ;;
+    *) [ -f "$profile" ] || { echo "unknown profile $profile (edge, gateway or a file)" >&2; exit 2; }
+       file=$profile ;;
 esac
 mkdir -p "$dir"/{client_body,proxy,fastcgi,uwsgi,scgi}
 cp /etc/nginx/fastcgi_params "$dir/fastcgi_params"

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs the whole thing locally: the upstream stand-ins (CRUD, Bandyer, auth0-client), the
-# app on a unix socket, and nginx in front on 127.0.0.1:8080 with the shipped config.
-# MODE=standalone (default) or MODE=auth0. Ctrl-C stops everything.
+# app on a unix socket, and nginx in front on 127.0.0.1:8080 with the shipped edge profile
+# (callers log in with a bearer token the stand-in auth0-client knows).
+# MODE=standalone (default) or MODE=auth0; PROFILE=edge (default) or gateway. Ctrl-C stops everything.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 mode=${MODE:-standalone}
+profile=${PROFILE:-edge}
 listen=${LISTEN:-127.0.0.1:8080}
 emulator_port=${EMULATOR_PORT:-8090}
 "$root/scripts/install-deps.sh"
@@ -27,32 +29,42 @@ up="http://127.0.0.1:$emulator_port"
 app_env=(BANDYER_BASE_URL="$up/bandyer" CRUD_SERVICE_URL="$up/crud" LOG_LEVEL="${LOG_LEVEL:-info}")
 if [ "$mode" = auth0 ]; then
     app_env+=(AUTH_SERVICE="$up/auth0" DEFAULT_CLIENT_TYPE=frontend)
-    curl -fsS -X PUT "$up/_control/auth0/users" -H 'content-type: application/json' -d '[
-      {"user_id":"auth0|dr-who","name":"Dr Who","groups":["doctor"]},
-      {"user_id":"auth0|pat-1","name":"Pat One","app_metadata":{"groups":["patient"]}}]'
+    doc_id='auth0|dr-who'; pat_id='auth0|pat-1'
+else
+    # Standalone mode: participants bring their groups; the edge still asks auth0-client who calls.
+    app_env+=(IDENTITY_SERVICE="$up/auth0")
+    doc_id=dr-who; pat_id=pat-1
 fi
+# Two users who can log in: the stand-in auth0-client knows their bearer tokens.
+curl -fsS -X PUT "$up/_control/auth0/users" -H 'content-type: application/json' -d '[
+  {"user_id":"'"$doc_id"'","name":"Dr Who","groups":["doctor"],"token":"doctor-token"},
+  {"user_id":"'"$pat_id"'","name":"Pat One","app_metadata":{"groups":["patient"]},"token":"patient-token"}]'
 env "${app_env[@]}" "$bin/teleconsultation-backend" --socket "$dir/app.sock" 2> "$dir/app.log" &
 pids+=($!)
 for _ in $(seq 100); do [ -S "$dir/app.sock" ] && break; sleep 0.1; done
-"$root/scripts/nginx-local.sh" "$dir/nginx" "$dir/app.sock" "$listen"
+"$root/scripts/nginx-local.sh" "$dir/nginx" "$dir/app.sock" "$listen" "$profile"
 nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" &
 pids+=($!)
 B="http://$listen/api/v1/telecons-be"
 for _ in $(seq 100); do curl -fsS "$B/-/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 
 start=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
-end=$(date -u -d '+30 min' +%Y-%m-%dT%H:%M:%S.000Z)
 if [ "$mode" = auth0 ]; then
-    doctor='{"userExternalId":"auth0|dr-who"}'; patient='{"userExternalId":"auth0|pat-1"}'; d=auth0%7Cdr-who; p=auth0%7Cpat-1
-    dh='auth0|dr-who'; ph='auth0|pat-1'
+    doctor='{"userExternalId":"auth0|dr-who"}'; patient='{"userExternalId":"auth0|pat-1"}'
 else
     doctor='{"userExternalId":"dr-who","groups":["doctor"],"fullName":"Dr Who"}'
     patient='{"userExternalId":"pat-1","groups":["patient"],"fullName":"Pat One"}'
-    dh=dr-who; ph=pat-1
+fi
+if [ "$profile" = edge ]; then
+    as_doctor="-H 'authorization: Bearer doctor-token'"; as_patient="-H 'authorization: Bearer patient-token'"
+    as_stranger="-H 'miauserid: $doc_id'"; stranger_note="no login, a forged identity header: 401"
+else
+    as_doctor="-H 'miauserid: $doc_id'"; as_patient="-H 'miauserid: $pat_id'"
+    as_stranger="-H 'miauserid: someone-else'"; stranger_note="not a participant: 401"
 fi
 cat <<TXT
 
-teleconsultation-backend is up ($mode mode), behind nginx on http://$listen
+teleconsultation-backend is up ($mode mode, $profile profile), behind nginx on http://$listen
   API:      $B/teleconsultation
   health:   $B/-/healthz     OpenAPI: $B/documentation/json
   logs:     $dir/app.log (app), $dir/emulator.log, $dir/nginx/nginx-error.log
@@ -61,21 +73,21 @@ teleconsultation-backend is up ($mode mode), behind nginx on http://$listen
 Walk-through (paste in another terminal):
 
 B=$B
-# 1. create a teleconsultation with one of its two participants known
-ID=\$(curl -s -X POST \$B/teleconsultation -H 'content-type: application/json' \\
-  -d '{"participants":{"number":2,"data":[$doctor]},"start_date":"$start","end_date":"$end"}' \\
+# 1. the doctor creates a teleconsultation with one of its two participants known
+ID=\$(curl -s -X POST \$B/teleconsultation $as_doctor -H 'content-type: application/json' \\
+  -d '{"participants":{"number":2,"data":[$doctor]},"start_date":"$start","duration_in_seconds":1800}' \\
   | sed 's/.*"roomId":"\\([0-9a-f]*\\)".*/\\1/'); echo "roomId=\$ID"
 # 2. the doctor asks for a link: no room yet, so accessLinkURL is null
-curl -s \$B/teleconsultation/\$ID -H 'miauserid: $dh'; echo
+curl -s \$B/teleconsultation/\$ID $as_doctor; echo
 # 3. add the missing participant: the Bandyer room is created now
-curl -s -o /dev/null -w '%{http_code}\\n' -X POST \$B/teleconsultation/\$ID/participants/data \\
+curl -s -o /dev/null -w '%{http_code}\\n' -X POST \$B/teleconsultation/\$ID/participants/data $as_doctor \\
   -H 'content-type: application/json' -d '$patient'
-# 4. each person gets a personal link
-curl -s \$B/teleconsultation/\$ID -H 'miauserid: $dh'; echo
-curl -s \$B/teleconsultation/\$ID -H 'miauserid: $ph'; echo
-# 5. a stranger is refused, then the teleconsultation is deleted
-curl -s \$B/teleconsultation/\$ID -H 'miauserid: someone-else'; echo
-curl -s -o /dev/null -w '%{http_code}\\n' -X DELETE \$B/teleconsultation/\$ID
+# 4. each person gets a personal link (open it in a browser: the stand-in shows whose it is)
+curl -s \$B/teleconsultation/\$ID $as_doctor; echo
+curl -s \$B/teleconsultation/\$ID $as_patient; echo
+# 5. $stranger_note; then the teleconsultation is deleted
+curl -s \$B/teleconsultation/\$ID $as_stranger; echo
+curl -s -o /dev/null -w '%{http_code}\\n' -X DELETE \$B/teleconsultation/\$ID $as_doctor
 
 Ctrl-C stops everything.
 TXT

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing (apt packages, the PyPI tools into .build/venv),
-# builds once (debug, with tests), then runs the unit and end-to-end suites.
+# builds the debug build with its tests and the release binary the package is made of, then
+# runs the unit and end-to-end suites.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 start=$(date +%s)
 
-"$root/scripts/install-deps.sh"
+"$root/scripts/install-deps.sh" --test
 
 # PyPI tools the end-to-end tests call: the OpenAPI validator and the schemathesis fuzzer.
 if [ ! -x .build/venv/bin/schemathesis ] || ! .build/venv/bin/python -c "import openapi_spec_validator" 2>/dev/null; then
@@ -19,7 +20,11 @@ echo "== build (debug, with tests)"
 swift build --build-tests
 built=$(date +%s)
 echo "== build took $((built - start)) s"
+echo "== release binary (static Swift runtime: what the package ships)"
+release=$("$root/scripts/build-release.sh")
+released=$(date +%s)
+echo "== release build took $((released - built)) s"
 
 echo "== tests"
-BIN_PATH="$(swift build --show-bin-path)" swift test --skip-build
-echo "== tests took $(( $(date +%s) - built )) s (total $(( $(date +%s) - start )) s)"
+RELEASE_BIN="$release" BIN_PATH="$(swift build --show-bin-path)" swift test --skip-build
+echo "== tests took $(( $(date +%s) - released )) s (total $(( $(date +%s) - start )) s)"

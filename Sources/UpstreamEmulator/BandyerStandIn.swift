@@ -9,7 +9,7 @@ enum BandyerStandIn {
             guard await state.validKey(r.header("apikey")) else { return Reply.error(401, "invalid apikey").response }
             return await body(r).response
         }
-        @Sendable func base(_ r: Incoming) -> String { "http://\(r.header("host") ?? "127.0.0.1")/bandyer" }
+        @Sendable func base(_ r: Incoming) -> String { "http://\(r.authority ?? "127.0.0.1")/bandyer" }
 
         // v1: action-style paths under /bandyer/rest (and /bandyer, as before).
         for prefix in ["/bandyer", "/bandyer/rest"] {

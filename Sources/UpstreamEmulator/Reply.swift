@@ -59,6 +59,8 @@ struct Incoming: Sendable {
     var path: String
     var query: [String: String]
     var headers: HTTPFields
+    /// The Host the request was sent to.
+    var authority: String?
     var bytes: [UInt8]
     /// The body parsed as JSON, when it is JSON.
     var json: JSONValue?
@@ -79,6 +81,6 @@ struct Incoming: Sendable {
             do { json = try JSONParser.parse(bytes) } catch { problem = "body is not valid JSON: \(error)" }
         }
         return Incoming(method: request.method.rawValue, path: request.uri.path, query: query, headers: request.headers,
-                        bytes: bytes, json: json, bodyProblem: problem)
+                        authority: request.head.authority, bytes: bytes, json: json, bodyProblem: problem)
     }
 }

@@ -141,7 +141,7 @@ extension EndToEnd {
             let dir = tempDir("systemd")
             for name in ["teleconsultation-backend.socket", "teleconsultation-backend.service"] {
                 var text = try String(contentsOfFile: Paths.root + "/deploy/systemd/" + name, encoding: .utf8)
-                text = text.replacingOccurrences(of: "/usr/local/bin/teleconsultation-backend", with: Paths.app)
+                text = text.replacingOccurrences(of: "/usr/bin/teleconsultation-backend", with: Paths.app)
                 try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
             }
             let (code, output) = try run("/usr/bin/systemd-analyze", ["verify", dir + "/teleconsultation-backend.socket", dir + "/teleconsultation-backend.service"])

@@ -15,6 +15,8 @@ enum Paths {
     }()
     static let bin = ProcessInfo.processInfo.environment["BIN_PATH"] ?? root + "/.build/debug"
     static let app = bin + "/teleconsultation-backend"
+    /// The release binary (static Swift runtime) that packages are made of; set by the test command.
+    static let release = ProcessInfo.processInfo.environment["RELEASE_BIN"]
     static let emulator = bin + "/upstream-emulator"
 }
 
@@ -109,11 +111,23 @@ func http(_ method: String, _ url: String, headers: [String: String] = [:], body
 }
 
 /// Which shipped nginx file is in front.
-enum NginxProfile: String, Sendable {
+enum NginxProfile: Sendable, Equatable, CustomStringConvertible {
     /// deploy/nginx.conf: identity from auth0-client through the app's identity route.
     case edge
     /// deploy/nginx-behind-gateway.conf: the identity headers as the gateway (here: the test) sends them.
     case gateway
+    /// An edge profile installed elsewhere (by the package).
+    case installedEdge(path: String)
+
+    var argument: String {
+        switch self {
+        case .edge: return "edge"
+        case .gateway: return "gateway"
+        case .installedEdge(let path): return path
+        }
+    }
+    var isEdge: Bool { self != .gateway }
+    var description: String { argument }
 }
 
 /// The emulator, the real app binary on a unix socket, and nginx with a shipped config.
@@ -147,8 +161,12 @@ final class Stack: @unchecked Sendable {
 
     let profile: NginxProfile
 
+    /// The app binary the stack runs (the build's, or an installed one).
+    let appPath: String
+
     init(name: String, auth0: Bool = false, env: [String: String] = [:], instances: Int = 1, holdSocket: Bool = false,
-         profile: NginxProfile = .gateway) throws {
+         profile: NginxProfile = .gateway, appPath: String = Paths.app) throws {
+        self.appPath = appPath
         self.instances = instances
         self.profile = profile
         dir = tempDir(name)
@@ -163,7 +181,7 @@ final class Stack: @unchecked Sendable {
         appEnv = ["BANDYER_API_SECRET_KEY": Self.key, "BANDYER_BASE_URL": "\(emulatorURL)/bandyer",
                   "CRUD_SERVICE_URL": "\(emulatorURL)/crud", "LOG_LEVEL": "info", "UPSTREAM_TIMEOUT_MS": "2000"]
         if auth0 { appEnv["AUTH_SERVICE"] = "\(emulatorURL)/auth0" }
-        if profile == .edge && !auth0 { appEnv["IDENTITY_SERVICE"] = "\(emulatorURL)/auth0" }
+        if profile.isEdge && !auth0 { appEnv["IDENTITY_SERVICE"] = "\(emulatorURL)/auth0" }
         for (k, v) in env { appEnv[k] = v }
         port = freePort()
         if holdSocket { heldSocket = listeningUnixSocket(socketPath) }
@@ -175,8 +193,8 @@ final class Stack: @unchecked Sendable {
 
     func startApp(instance: Int = 0) throws {
         let name = "app\(instance)-\(UInt16.random(in: 0...9999))"
-        let child = try heldSocket.map { try Child(Paths.app, [], env: appEnv, dir: dir, name: name, stdin: $0) }
-            ?? Child(Paths.app, ["--socket", socketPath(instance)], env: appEnv, dir: dir, name: name)
+        let child = try heldSocket.map { try Child(appPath, [], env: appEnv, dir: dir, name: name, stdin: $0) }
+            ?? Child(appPath, ["--socket", socketPath(instance)], env: appEnv, dir: dir, name: name)
         if apps.count > instance { apps[instance] = child } else { apps.append(child) }
         let path = socketPath(instance)
         guard waitUntil({ FileManager.default.fileExists(atPath: path) && child.stderr.contains("listening") }) else {
@@ -189,7 +207,7 @@ final class Stack: @unchecked Sendable {
     func startNginx() throws {
         var lastError = ""
         for _ in 0..<5 {
-            let (code, output) = try run("/bin/bash", [Paths.root + "/scripts/nginx-local.sh", dir + "/nginx", socketPath, "\(port)", profile.rawValue])
+            let (code, output) = try run("/bin/bash", [Paths.root + "/scripts/nginx-local.sh", dir + "/nginx", socketPath, "\(port)", profile.argument])
             guard code == 0 else { throw StackError("nginx config: \(output)") }
             if instances > 1 {
                 // Every instance in the shipped upstream block, as on several hosts.
@@ -282,8 +300,8 @@ struct StackError: Error, CustomStringConvertible {
 
 /// Runs `body` with a fresh stack, stopping it whatever happens.
 func withStack<T>(_ name: String, auth0: Bool = false, env: [String: String] = [:], instances: Int = 1, holdSocket: Bool = false,
-                  profile: NginxProfile = .gateway, _ body: (Stack) async throws -> T) async throws -> T {
-    let stack = try Stack(name: name, auth0: auth0, env: env, instances: instances, holdSocket: holdSocket, profile: profile)
+                  profile: NginxProfile = .gateway, appPath: String = Paths.app, _ body: (Stack) async throws -> T) async throws -> T {
+    let stack = try Stack(name: name, auth0: auth0, env: env, instances: instances, holdSocket: holdSocket, profile: profile, appPath: appPath)
     do {
         let v = try await body(stack)
         stack.stop()

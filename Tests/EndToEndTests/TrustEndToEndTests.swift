@@ -138,7 +138,7 @@ extension EndToEnd {
 
         @Test(arguments: [NginxProfile.edge, .gateway])
         func everyAnswerNginxGivesIsJSONInTheErrorShape(_ profile: NginxProfile) async throws {
-            try await withStack("raw-\(profile.rawValue)", profile: profile) { s in
+            try await withStack("raw-\(profile.argument)", profile: profile) { s in
                 for raw in Self.rawRequests {
                     let answer = rawHTTP(raw, port: s.port)
                     let text = String(decoding: answer, as: UTF8.self)

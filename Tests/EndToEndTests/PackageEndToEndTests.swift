@@ -1,0 +1,73 @@
+import Foundation
+import Glibc
+import StrictJSON
+import Testing
+
+extension EndToEnd {
+    /// What a sysadmin installs: the Debian package made of the release binary, installed on
+    /// this machine with dpkg, serving behind its own nginx file, then removed without a trace.
+    @Suite struct PackageEndToEndTests {
+        static let package = "teleconsultation-backend"
+
+        @Test func thePackageInstallsServesBehindItsNginxFileAndLeavesNothingBehind() async throws {
+            guard let release = Paths.release, FileManager.default.isExecutableFile(atPath: release) else {
+                Issue.record("RELEASE_BIN is not set to the release binary: run the test command (make test)")
+                return
+            }
+            guard getuid() == 0 else { Issue.record("installing a package needs root"); return }
+            let dir = tempDir("deb")
+            let (built, output) = try run("/bin/bash", [Paths.root + "/scripts/make-deb.sh", release, dir], env: ["DEB_COMPRESSION": "gzip"])
+            #expect(built == 0, "\(output)")
+            let deb = try #require(output.split(separator: "\n").last.map(String.init))
+            let (lint, findings) = try run("/usr/bin/lintian", ["--fail-on", "error,warning", deb])
+            #expect(lint == 0, "lintian: \(findings)")
+
+            // Whatever happens below, the machine is left as it was.
+            defer { _ = try? run("/usr/bin/dpkg", ["--purge", "--force-all", Self.package]) }
+            let (installed, log) = try run("/usr/bin/dpkg", ["-i", deb])
+            #expect(installed == 0, "\(log)")
+            let files = try run("/usr/bin/dpkg", ["-L", Self.package]).1.split(separator: "\n").map(String.init)
+            for path in ["/usr/bin/teleconsultation-backend", "/lib/systemd/system/teleconsultation-backend.service",
+                         "/lib/systemd/system/teleconsultation-backend.socket", "/etc/teleconsultation-backend/env",
+                         "/etc/teleconsultation-backend/config.json", "/etc/nginx/conf.d/teleconsultation-backend.conf.disabled",
+                         "/usr/share/doc/teleconsultation-backend/nginx-behind-gateway.conf", "/usr/share/man/man8/teleconsultation-backend.8.gz"] {
+                #expect(files.contains(path), "\(path) is not in the package")
+            }
+            // Only Debian's own libraries: no Swift toolchain needed at run time.
+            let (_, libraries) = try run("/usr/bin/ldd", ["/usr/bin/teleconsultation-backend"])
+            #expect(!libraries.contains("not found") && !libraries.lowercased().contains("swift"), "\(libraries)")
+            for line in libraries.split(separator: "\n") where line.contains("=>") {
+                #expect(line.contains("/lib/x86_64-linux-gnu/") || line.contains("/lib64/"), "\(line)")
+            }
+            // Not configured yet: it refuses to start and names what is missing.
+            let (refused, why) = try run("/bin/sh", ["-c", "set -a; . /etc/teleconsultation-backend/env; exec /usr/bin/teleconsultation-backend --check-config"])
+            #expect(refused == 1 && why.contains("BANDYER_API_SECRET_KEY"), "\(why)")
+
+            // The installed binary behind the installed edge profile, with the installed config.
+            let profile = "/etc/nginx/conf.d/teleconsultation-backend.conf.disabled"
+            try await withStack("installed", env: ["TELECONSULTATION_SERVICE_CONFIG_PATH": "/etc/teleconsultation-backend/config.json"],
+                                profile: .installedEdge(path: profile), appPath: "/usr/bin/teleconsultation-backend") { s in
+                try await s.seedAuth0(#"[{"user_id":"dr-who","groups":["doctor"],"token":"t-doc"},{"user_id":"pat-1","groups":["patient"],"token":"t-pat"}]"#)
+                let created = try await s.call("POST", "/teleconsultation", body: #"{"participants":{"number":2,"data":[\#(doctorJSON),\#(patientJSON)]},"start_date":"\#(iso(-60))","end_date":"\#(iso(900))"}"#,
+                                               headers: ["authorization": "Bearer t-doc"])
+                #expect(created.status == 201, "\(created.text)")
+                let id = created.json?["roomId"]?.stringValue ?? ""
+                let link = try await s.call("GET", "/teleconsultation/\(id)", headers: ["authorization": "Bearer t-pat", "miauserid": "dr-who"])
+                #expect(link.status == 200 && link.json?["accessLinkURL"]?.stringValue?.contains("/join/") == true, "\(link.text)")
+                #expect(try await s.call("GET", "/teleconsultation/\(id)", headers: ["miauserid": "dr-who"]).status == 401)
+            }
+
+            #expect(try run("/usr/bin/dpkg", ["-r", Self.package]).0 == 0)
+            #expect(!FileManager.default.fileExists(atPath: "/usr/bin/teleconsultation-backend"))
+            #expect(FileManager.default.fileExists(atPath: "/etc/teleconsultation-backend/env"), "conffiles stay until purge")
+            #expect(try run("/usr/bin/dpkg", ["-P", Self.package]).0 == 0)
+            for path in files where path != "/." && !["/etc", "/etc/nginx", "/etc/nginx/conf.d", "/lib", "/lib/systemd", "/lib/systemd/system", "/usr",
+                                                        "/usr/bin", "/usr/share", "/usr/share/doc", "/usr/share/man", "/usr/share/man/man8",
+                                                        "/usr/share/lintian", "/usr/share/lintian/overrides"].contains(path) {
+                #expect(!FileManager.default.fileExists(atPath: path), "\(path) is left after purge")
+            }
+            let (_, processes) = try run("/usr/bin/pgrep", ["-f", "^/usr/bin/teleconsultation-backend"])
+            #expect(processes.isEmpty, "a process is left: \(processes)")
+        }
+    }
+}
