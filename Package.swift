@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/multipart-kit", exact: "4.7.1"),
     ],
     targets: [
         // libfcgi (Debian libfcgi-dev) as a Swift module.
@@ -36,7 +37,7 @@ let package = Package(
         // The ports the use cases talk through (store, video provider, user directory) and
         // the values that cross them.
         .target(name: "TeleconsultationPorts", dependencies: [
-            "TeleconsultationDomain",
+            "StrictJSON", "TeleconsultationDomain",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Use cases over the ports, routing, error mapping, configuration, logs, metrics.
@@ -44,6 +45,7 @@ let package = Package(
             "Responder", "StrictJSON", "TeleconsultationDomain", "TeleconsultationPorts",
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "MultipartKit", package: "multipart-kit"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // HTTP adapters for the CRUD service, Bandyer and auth0-client.
@@ -52,6 +54,7 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "MultipartKit", package: "multipart-kit"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         // The executable: read configuration, wire, serve.
@@ -67,6 +70,7 @@ let package = Package(
         .executableTarget(name: "UpstreamEmulator", dependencies: [
             "StrictJSON",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "MultipartKit", package: "multipart-kit"),
         ]),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "Responder"]),

@@ -10,6 +10,9 @@ import Synchronization
 public struct FastCGIServerConfiguration: Sendable {
     /// Largest body accepted; larger ones are answered 413 by the application.
     public var maxBodyBytes: Int = 1 << 20
+    /// The largest body for one request, from its head (a route may take more than
+    /// `maxBodyBytes`); nil: `maxBodyBytes` for every request.
+    public var bodyLimit: (@Sendable (HTTPRequest) -> Int)?
     /// Requests accepted but not yet answered; past this, new connections wait in the kernel backlog.
     public var maxInFlight: Int = 1024
     /// Deadline for a peer to deliver params and body (and to take the response).
@@ -224,8 +227,9 @@ public final class FastCGIServer: Sendable {
         }
         let head = Result { () throws(FastCGIRequestMapper.MappingError) in try FastCGIRequestMapper.makeHead(params: Self.params(of: request)) }
         let declared = (try? head.get())?.headerFields[.contentLength].flatMap { Int($0) } ?? 0
+        let limit = (try? head.get()).flatMap { h in configuration.bodyLimit?(h) } ?? configuration.maxBodyBytes
         var body: [UInt8] = []
-        let tooLarge = !readBody(request, declaredLength: declared, into: &body)
+        let tooLarge = !readBody(request, declaredLength: declared, limit: limit, into: &body)
         if FCGX_GetError(request.pointee.in) != 0 {
             // The peer stalled or vanished mid-body: nobody to answer.
             FCGX_Free(request, 1)
@@ -248,7 +252,7 @@ public final class FastCGIServer: Sendable {
             switch head {
             case .success(let head):
                 if tooLarge {
-                    response = await failureResponder.respond(to: .bodyTooLarge(limit: configuration.maxBodyBytes), head: head)
+                    response = await failureResponder.respond(to: .bodyTooLarge(limit: limit), head: head)
                 } else {
                     response = await responder.respond(to: Request(head: head, body: body))
                 }
@@ -264,8 +268,8 @@ public final class FastCGIServer: Sendable {
     /// when it is larger than the cap. Either way the input stream is then consumed to its end
     /// (the empty STDIN record; bounded): a unix socket closed with unread data resets its
     /// peer, and nginx would answer 502 instead of relaying our response.
-    private func readBody(_ request: UnsafeMutablePointer<FCGX_Request>, declaredLength: Int, into body: inout [UInt8]) -> Bool {
-        let fits = declaredLength <= configuration.maxBodyBytes
+    private func readBody(_ request: UnsafeMutablePointer<FCGX_Request>, declaredLength: Int, limit: Int, into body: inout [UInt8]) -> Bool {
+        let fits = declaredLength <= limit
         if declaredLength > 0 && fits {
             body = [UInt8](unsafeUninitializedCapacity: declaredLength) { buffer, count in
                 var offset = 0
@@ -279,7 +283,7 @@ public final class FastCGIServer: Sendable {
                 count = offset
             }
         }
-        let drainLimit = max(configuration.maxBodyBytes, 1) * 16
+        let drainLimit = max(limit, 1) * 16
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: fits ? 512 : 64 * 1024) { sink in
             var drained = 0
             while drained <= drainLimit {

@@ -152,3 +152,7 @@ extension JSONValue {
         value.map(JSONValue.string) ?? .null
     }
 }
+
+extension JSONObject: ExpressibleByDictionaryLiteral {
+    public init(dictionaryLiteral elements: (String, JSONValue)...) { self.init(elements) }
+}

@@ -183,4 +183,25 @@ public enum BodyValidator {
         }
         return t
     }
+
+    // MARK: the later routes
+
+    public static let minimumExpiresIn = 360
+    public static let maximumExpiresIn = 86_400
+    public static let defaultExpiresIn = 3_600
+
+    /// POST /credentials: an optional `{"expiresIn": 360..86400}`; the seconds the token lives.
+    public static func credentials(_ bytes: [UInt8]) throws(ValidationError) -> Int {
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return defaultExpiresIn }
+        let o = try object(try parse(bytes), at: "body", allowed: ["expiresIn"])
+        guard let e = o["expiresIn"] else { return defaultExpiresIn }
+        return try integer(e, at: "body/expiresIn", min: minimumExpiresIn, max: maximumExpiresIn)
+    }
+
+    /// PATCH /settings/update: `{"background_alias": "<alias>"}`.
+    public static func settingsUpdate(_ body: JSONValue) throws(ValidationError) -> String {
+        let o = try object(body, at: "body", allowed: ["background_alias"])
+        guard let a = o["background_alias"] else { throw ValidationError("body must have required property 'background_alias'") }
+        return try text(a, at: "body/background_alias")
+    }
 }

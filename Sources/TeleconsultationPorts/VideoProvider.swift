@@ -1,3 +1,4 @@
+import StrictJSON
 import TeleconsultationDomain
 
 /// The video provider (Bandyer / Kaleyra Video).
@@ -8,6 +9,47 @@ public protocol VideoProvider: Sendable {
     func createRoom(_ plan: RoomPlan, context: UpstreamContext) async throws -> CreatedRoom
     /// Succeeds when the room is already gone.
     func deleteRoom(id: String, context: UpstreamContext) async throws
+    /// What the provider says about a room; nil when it is gone.
+    func roomDetails(id: String, context: UpstreamContext) async throws -> RoomDetails?
+    /// An SDK access token for one user.
+    func sdkCredentials(userId: String, expiresIn: Int, context: UpstreamContext) async throws -> SDKCredentials
+    /// The keys of every file uploaded in a room, every page of them.
+    func uploads(roomId: String, context: UpstreamContext) async throws -> [String]
+    /// Deletes one upload; succeeds when it is already gone.
+    func deleteUpload(key: String, context: UpstreamContext) async throws
+    /// Uploads a virtual background for the company.
+    func uploadVirtualBackground(_ image: BackgroundImage, context: UpstreamContext) async throws -> VirtualBackground
+    /// Makes `backgroundAlias` the company's default background; nil when the provider does not know the alias.
+    func updateCompany(backgroundAlias: String, context: UpstreamContext) async throws -> Company?
+}
+
+/// An SDK token as the provider issued it.
+public struct SDKCredentials: Sendable, Equatable {
+    public var accessToken: String
+    /// nil when the provider did not say.
+    public var expiresAt: Timestamp?
+    public init(accessToken: String, expiresAt: Timestamp?) {
+        self.accessToken = accessToken
+        self.expiresAt = expiresAt
+    }
+}
+
+/// A virtual background the provider stored.
+public struct VirtualBackground: Sendable, Equatable {
+    public var alias: String
+    public var url: JSONValue
+    public var creationDate: JSONValue
+    public init(alias: String, url: JSONValue, creationDate: JSONValue) {
+        self.alias = alias
+        self.url = url
+        self.creationDate = creationDate
+    }
+}
+
+/// The company's settings as the provider answered them (its field names, values as given).
+public struct Company: Sendable, Equatable {
+    public var fields: JSONObject
+    public init(fields: JSONObject) { self.fields = fields }
 }
 
 /// A room as the provider made it.

@@ -1,4 +1,6 @@
+import Foundation
 import Hummingbird
+import MultipartKit
 import StrictJSON
 
 /// Bandyer REST's contract: the api key, 2–25 participants who exist, at least one plus,
@@ -22,7 +24,33 @@ enum BandyerStandIn {
             router.delete("\(prefix)/room/delete/:room") { request, c in
                 await authorized(try await Incoming.read(request)) { _ in await state.bandyerDeleteRoom(c.parameters.get("room") ?? "") }
             }
+            router.get("\(prefix)/room/info/:room") { request, c in
+                await authorized(try await Incoming.read(request)) { _ in await state.bandyerRoomInformation(c.parameters.get("room") ?? "", v2: false) }
+            }
+            router.post("\(prefix)/sdk/credentials") { request, _ in
+                await authorized(try await Incoming.read(request)) { r in await state.bandyerCredentials(r.json) }
+            }
+            router.get("\(prefix)/room/:room/upload/list") { request, c in
+                await authorized(try await Incoming.read(request)) { _ in await state.bandyerUploads(room: c.parameters.get("room") ?? "", page: nil) }
+            }
+            router.delete("\(prefix)/upload/:key") { request, c in
+                await authorized(try await Incoming.read(request)) { _ in await state.bandyerDeleteUpload(Self.decoded(c.parameters.get("key"))) }
+            }
+            router.post("\(prefix)/company/virtual-background") { request, _ in
+                await authorized(try await Incoming.read(request)) { r in await state.bandyerVirtualBackground(r, baseURL: base(r)) }
+            }
+            router.post("\(prefix)/company/update") { request, _ in
+                await authorized(try await Incoming.read(request)) { r in await state.bandyerUpdateCompany(r.json, v2: false) }
+            }
         }
+        // A personal link opened in a browser: whose it is, which room, which tools.
+        router.get("/bandyer/join/:room/:user") { _, c in
+            await state.joinPage(room: c.parameters.get("room") ?? "", user: c.parameters.get("user") ?? "").response
+        }
+    }
+
+    static func decoded(_ segment: String?) -> String {
+        (segment ?? "").removingPercentEncoding ?? (segment ?? "")
     }
 }
 
@@ -97,5 +125,126 @@ extension EmulatorState {
         guard let i = rooms.firstIndex(where: { $0["room_id"]?.stringValue == id }) else { return .error(404, "room not found") }
         rooms.remove(at: i)
         return .json(200, ["room_id": .string(id)])
+    }
+}
+
+/// The calls of the later routes (1.4 to 2.1), over the same state for both dialects.
+extension EmulatorState {
+    func room(_ id: String) -> JSONObject? { rooms.first { $0["room_id"]?.stringValue == id } }
+
+    func bandyerRoomInformation(_ id: String, v2: Bool) -> Reply {
+        guard let room = room(id) else { return .error(404, "room not found") }
+        var info = JSONObject()
+        info[v2 ? "id" : "room_id"] = .string(id)
+        info["recording"] = room["recording"] ?? "none"
+        info["recording_status"] = "stopped"
+        info["call_type"] = "audio_video"
+        info["description"] = .null
+        info["status"] = "active"
+        info["disabled"] = false
+        info["creation_date"] = room["creation_date"] ?? .null
+        info["duration"] = room["duration"] ?? .null
+        info["duration_used"] = 0
+        info["live"] = room["live"] ?? false
+        return .json(200, v2 ? .object(info) : ["room": .object(info)])
+    }
+
+    func bandyerCredentials(_ body: JSONValue?) -> Reply {
+        guard let o = body?.objectValue, Set(o.keys) == ["user_id", "expires_in"], let user = o["user_id"]?.stringValue,
+              let seconds = o["expires_in"]?.intValue, (1...86_400).contains(seconds) else {
+            return .error(400, "body must be {\"user_id\", \"expires_in\": 1..86400}")
+        }
+        guard bandyerUsers.contains(where: { $0.id == user }) else { return .error(404, "unknown user \(user)") }
+        let expires = ISO8601DateFormatter.withMillis.string(from: Date().addingTimeInterval(Double(seconds)))
+        return .json(200, ["access_token": .string(nextToken("sdk")), "expires_at": .string(expires), "user_id": .string(user)])
+    }
+
+    /// v1 answers every upload at once; v2 in pages (`page`: offset, limit).
+    func bandyerUploads(room: String, page: (offset: Int, limit: Int)?) -> Reply {
+        guard self.room(room) != nil || uploads.contains(where: { $0["room_id"]?.stringValue == room }) else { return .error(404, "room not found") }
+        let all = uploads.filter { $0["room_id"]?.stringValue == room }.map(JSONValue.object)
+        guard let page else { return .json(200, ["uploads": .array(all)]) }
+        let slice = Array(all.dropFirst(page.offset).prefix(page.limit))
+        return .json(200, ["offset": .number(Double(page.offset)), "limit": .number(Double(page.limit)),
+                           "has_more": .bool(page.offset + slice.count < all.count), "count": .number(Double(all.count)),
+                           "uploads": .array(slice)])
+    }
+
+    func bandyerDeleteUpload(_ key: String) -> Reply {
+        guard let i = uploads.firstIndex(where: { $0["key"]?.stringValue == key }) else { return .error(404, "upload not found") }
+        uploads.remove(at: i)
+        return .json(200, ["key": .string(key)])
+    }
+
+    func seedUploads(room: String, keys: [String]) {
+        for key in keys {
+            uploads.append(["key": .string(key), "room_id": .string(room), "user_id": "usr_seed", "session_id": "s1",
+                            "upload_type": "file", "creation_date": .string(now)])
+        }
+    }
+
+    func seedBackground(alias: String) {
+        backgrounds.append((alias, "https://bandyer.example/backgrounds/\(alias).jpg", now))
+    }
+
+    /// A multipart upload with one part `virtual_background` holding a JPEG.
+    func bandyerVirtualBackground(_ r: Incoming, baseURL: String) -> Reply {
+        guard let type = r.header("content-type"), type.lowercased().hasPrefix("multipart/form-data"),
+              let boundary = type.components(separatedBy: "boundary=").last?.trimmingCharacters(in: CharacterSet(charactersIn: "\" ")),
+              !boundary.isEmpty else { return .error(400, "multipart/form-data expected") }
+        var name: String?
+        var isFile = false
+        var bytes: [UInt8] = []
+        var found: [UInt8]?
+        let parser = MultipartParser(boundary: boundary)
+        parser.onHeader = { k, v in
+            if k.lowercased() == "content-disposition" {
+                name = v.components(separatedBy: "name=\"").dropFirst().first?.components(separatedBy: "\"").first
+                isFile = v.contains("filename=")
+            }
+        }
+        parser.onBody = { buffer in bytes.append(contentsOf: buffer.readableBytesView) }
+        parser.onPartComplete = {
+            if name == "virtual_background" && isFile { found = bytes }
+            name = nil; isFile = false; bytes = []
+        }
+        guard (try? parser.execute(r.bytes)) != nil, let image = found else { return .error(400, "a file part virtual_background is required") }
+        guard image.count >= 3, image[0] == 0xFF, image[1] == 0xD8, image[2] == 0xFF else { return .error(400, "virtual_background must be a JPEG") }
+        let alias = nextToken("bg")
+        seedBackground(alias: alias)
+        return .json(200, ["background_alias": .string(alias), "url": .string(backgrounds.last?.url ?? ""), "creation_date": .string(now)])
+    }
+
+    /// v1: `{"company": {...}}`; v2: the company at the top.
+    func bandyerUpdateCompany(_ body: JSONValue?, v2: Bool) -> Reply {
+        guard let o = body?.objectValue, o.keys == ["background_alias"], let alias = o["background_alias"]?.stringValue else {
+            return .error(400, "body must be {\"background_alias\"}")
+        }
+        guard let bg = backgrounds.first(where: { $0.alias == alias }) else { return .error(404, "unknown background alias \(alias)") }
+        company["default_background"] = ["alias": .string(bg.alias), "url": .string(bg.url), "creation_date": .string(bg.creationDate)]
+        return .json(200, v2 ? .object(company) : ["company": .object(company)])
+    }
+
+    /// What a personal link opens here: a small page saying whose link it is.
+    func joinPage(room: String, user: String) -> Reply {
+        guard let r = self.room(room), let member = r["participants"]?.arrayValue?.first(where: { $0["user_id"]?.stringValue == user }) else {
+            return Reply(status: 404, raw: (Array("<!doctype html><title>Not found</title><p>No such room or participant (the room may have been deleted).".utf8),
+                                            "text/html; charset=utf-8"))
+        }
+        func esc(_ s: String) -> String {
+            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        }
+        let role = bandyerUsers.first { $0.id == user }?.role ?? "?"
+        let tools = member["tools"]?.objectValue.map { $0.members.map { "\($0.key): \($0.value == true ? "on" : "off")" }.joined(separator: ", ") }
+            ?? "every tool (none configured)"
+        let html = """
+            <!doctype html><meta charset="utf-8"><title>Stand-in call</title>
+            <h1>Stand-in video call</h1>
+            <p>This is the personal link of Bandyer user <b>\(esc(user))</b> (\(esc(role))\(member["is_admin"] == true ? ", room admin" : "")).</p>
+            <p>Room <b>\(esc(room))</b>, created \(esc(r["creation_date"]?.stringValue ?? "")), duration \(r["duration"]?.intValue.map { "\($0) s" } ?? "unlimited"), live: \(r["live"] == true).</p>
+            <p>Tools: \(esc(tools)).</p>
+            <p>With a real Kaleyra Video account, this link opens the call.</p>
+            """
+        return Reply(status: 200, raw: (Array(html.utf8), "text/html; charset=utf-8"))
     }
 }

@@ -57,6 +57,24 @@ enum ControlRoutes {
             await state.setAuth0Users(list)
             return Reply.noContent.response
         }
+        // Files shared in a room, as if participants had uploaded them: {"room_id", "keys": [...]}.
+        router.post("/_control/bandyer/uploads") { request, _ in
+            let r = try await Incoming.read(request)
+            guard let room = r.json?["room_id"]?.stringValue, let keys = r.json?["keys"]?.arrayValue?.compactMap(\.stringValue) else {
+                return Reply.error(400, "body must be {\"room_id\", \"keys\": [...]}").response
+            }
+            await state.seedUploads(room: room, keys: keys)
+            return Reply.noContent.response
+        }
+        // Virtual backgrounds the company has: {"aliases": [...]}.
+        router.post("/_control/bandyer/backgrounds") { request, _ in
+            let r = try await Incoming.read(request)
+            guard let aliases = r.json?["aliases"]?.arrayValue?.compactMap(\.stringValue) else {
+                return Reply.error(400, "body must be {\"aliases\": [...]}").response
+            }
+            for a in aliases { await state.seedBackground(alias: a) }
+            return Reply.noContent.response
+        }
         router.post("/_control/crud/:collection") { request, c in
             let r = try await Incoming.read(request)
             guard let list = r.json?.arrayValue else { return Reply.error(400, "body must be an array of documents").response }

@@ -36,6 +36,12 @@ actor EmulatorState {
     var collections: [String: [JSONObject]] = [:]
     var bandyerUsers: [(id: String, role: String)] = []
     var rooms: [JSONObject] = []
+    /// Files shared in rooms: key, room_id, user_id, upload_type, creation_date.
+    var uploads: [JSONObject] = []
+    /// Virtual backgrounds by alias: url, creation_date.
+    var backgrounds: [(alias: String, url: String, creationDate: String)] = []
+    var company: JSONObject = ["name": "Stand-in Clinic", "default_language": "en", "default_background": .null,
+                               "end_call_redirect_url": .null, "user_details_provider_url": .null, "end_call_redirect_timeout_ms": 0]
     var auth0Users: [JSONValue] = []
     var requestLog: [JSONValue] = []
     var faults: [Fault] = []
@@ -46,7 +52,7 @@ actor EmulatorState {
     init(settings: EmulatorSettings) { self.settings = settings }
 
     func reset() {
-        collections = [:]; bandyerUsers = []; rooms = []; auth0Users = []; requestLog = []; faults = []
+        collections = [:]; bandyerUsers = []; rooms = []; auth0Users = []; requestLog = []; faults = []; uploads = []; backgrounds = []
     }
 
     func log(_ entry: JSONValue) {
@@ -136,6 +142,9 @@ actor EmulatorState {
             "bandyer": [
                 "users": .array(bandyerUsers.map { ["user_id": .string($0.id), "role": .string($0.role)] }),
                 "rooms": .array(rooms.map(JSONValue.object)),
+                "uploads": .array(uploads.map(JSONValue.object)),
+                "backgrounds": .array(backgrounds.map { ["alias": .string($0.alias), "url": .string($0.url)] }),
+                "company": .object(company),
             ],
             "auth0": ["users": .array(auth0Users)],
         ]

@@ -25,25 +25,31 @@ struct ServiceAssembly: Sendable {
                                               userMap: c.userIdMapCRUDName, timeout: c.timeouts.crud)
         let video = BandyerVideoProvider(http: http, baseURL: c.bandyerBaseURL, apiKey: c.bandyerAPISecretKey, timeout: c.timeouts.bandyer)
         let directory: any ParticipantDirectory
+        var translator: (any UserIdTranslator)?
+        if let endpoint = c.customIdUsersEndpoint, let fields = c.customUserId {
+            translator = CustomIdUsersEndpoint(http: http, endpoint: endpoint, source: fields.source, target: fields.target, timeout: c.timeouts.crud)
+        }
         if let auth = c.authServiceURL {
             directory = Auth0Directory(privileges: c.privileges,
                                        users: Auth0UserDirectory(http: http, baseURL: auth, defaultClientType: c.defaultClientType,
-                                                                 clientTypeHeaderKey: c.clientTypeHeaderKey, timeout: c.timeouts.authService))
+                                                                 clientTypeHeaderKey: c.clientTypeHeaderKey, timeout: c.timeouts.authService),
+                                       translator: translator)
         } else {
-            directory = StandaloneDirectory(privileges: c.privileges)
+            directory = StandaloneDirectory(privileges: c.privileges, store: store)
         }
         let deps = UseCaseDependencies(
             store: store, video: video, directory: directory,
-            planner: RoomPlanner(privileges: c.privileges, live: c.liveTeleconsultation),
+            planner: RoomPlanner(privileges: c.privileges, live: c.liveTeleconsultation, recording: c.recordingType),
             schedule: Schedule(immutablePeriodMilliseconds: Int64(c.immutablePeriodMilliseconds), unlimited: c.unlimitedTeleconsultation),
-            retry: ConflictRetry(budget: .seconds(5)),
+            retry: ConflictRetry(budget: .seconds(5)), backgrounds: BackgroundPolicy(groups: c.groupsWithBackgroundList),
             now: { Timestamp(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))) })
-        let useCases = Teleconsultations(deps)
+        let useCases = Teleconsultations(deps, deleteUploads: c.deleteUploads)
         let identity = c.identityServiceURL.map {
             Auth0UserDirectory(http: http, baseURL: $0, defaultClientType: c.defaultClientType,
                                clientTypeHeaderKey: c.clientTypeHeaderKey, timeout: c.timeouts.authService)
         }
-        let router = ServiceRoutes.make(useCases: useCases, identity: identity, readiness: readiness, metrics: metrics, configuration: c)
+        let router = ServiceRoutes.make(useCases: useCases, identity: identity, translator: translator, readiness: readiness,
+                                        metrics: metrics, configuration: c)
         application = Application(routes: router, basePath: c.basePath, requestTimeout: c.timeouts.request,
                                   compensationTimeout: c.timeouts.compensation, logger: logger, metrics: metrics)
         transportFailures = TransportFailures(application: application)

@@ -94,6 +94,10 @@ MetricsSystem.bootstrap(metricsFactory)
 let service = ServiceAssembly(configuration: configuration, metrics: metrics, logger: logger)
 var fcgiConfiguration = FastCGIServerConfiguration()
 fcgiConfiguration.maxBodyBytes = configuration.maxBodyBytes
+let application = service.application
+fcgiConfiguration.bodyLimit = { [configuration] head in
+    application.bodyLimit(for: head, bodyLimit: configuration.maxBodyBytes, uploadLimit: configuration.maxUploadBytes)
+}
 fcgiConfiguration.maxInFlight = configuration.maxInFlight
 fcgiConfiguration.ioTimeoutMilliseconds = configuration.fastCGIIOTimeoutMilliseconds
 fcgiConfiguration.readerThreads = configuration.fastCGIReaderThreads

@@ -18,6 +18,11 @@ extension EndToEnd {
                 // Set but empty is not standalone mode: it is named.
                 (["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://b", "AUTH_SERVICE": ""], "AUTH_SERVICE"),
                 (["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://b", "BASE_PATH": ""], "BASE_PATH"),
+                // The later routes' variables.
+                (["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://b", "DEFAULT_RECORDING_TYPE": "sometimes"], "DEFAULT_RECORDING_TYPE"),
+                (["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://b", "CUSTOM_ID_USERS_API_ENDPOINT": "http://crud/users/"],
+                 "CUSTOM_ID_USERS_API_ENDPOINT"),
+                (["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://b", "TELECONSULTATION_DELETE_UPLOADS": "yes"], "TELECONSULTATION_DELETE_UPLOADS"),
             ]
             for (n, (env, key)) in cases.enumerated() {
                 let child = try Child(Paths.app, ["--socket", dir + "/x.sock"], env: env.merging(["BANDYER_API_SECRET_KEY": env["BANDYER_API_SECRET_KEY"] ?? ""]) { a, _ in a },

@@ -170,7 +170,10 @@ final class Stack: @unchecked Sendable {
         self.instances = instances
         self.profile = profile
         dir = tempDir(name)
-        emulator = try Child(Paths.emulator, ["--port", "0"], env: ["BANDYER_API_SECRET_KEY": Self.key], dir: dir, name: "emulator")
+        var emulatorEnv = ["BANDYER_API_SECRET_KEY": Self.key]
+        // auth0-client reads the client type from the header the app is told to send.
+        if let header = env["CLIENTTYPE_HEADER_KEY"] { emulatorEnv["CLIENTTYPE_HEADER_KEY"] = header }
+        emulator = try Child(Paths.emulator, ["--port", "0"], env: emulatorEnv, dir: dir, name: "emulator")
         let emulator = self.emulator
         guard waitUntil({ emulator.stdout.contains("listening on") }),
               let portText = emulator.stdout.split(separator: ":").last?.trimmingCharacters(in: .whitespacesAndNewlines),
@@ -182,7 +185,8 @@ final class Stack: @unchecked Sendable {
                   "CRUD_SERVICE_URL": "\(emulatorURL)/crud", "LOG_LEVEL": "info", "UPSTREAM_TIMEOUT_MS": "2000"]
         if auth0 { appEnv["AUTH_SERVICE"] = "\(emulatorURL)/auth0" }
         if profile.isEdge && !auth0 { appEnv["IDENTITY_SERVICE"] = "\(emulatorURL)/auth0" }
-        for (k, v) in env { appEnv[k] = v }
+        // `{emulator}` in a value stands for the stand-ins' URL (known only now).
+        for (k, v) in env { appEnv[k] = v.replacingOccurrences(of: "{emulator}", with: emulatorURL) }
         port = freePort()
         if holdSocket { heldSocket = listeningUnixSocket(socketPath) }
         for i in 0..<instances { try startApp(instance: i) }

@@ -75,6 +75,11 @@ import Testing
         (["DEFAULT_CLIENT_TYPE": ""], "DEFAULT_CLIENT_TYPE"),
         (["LOG_LEVEL": ""], "LOG_LEVEL"),
         (["CLIENTTYPE_HEADER_KEY": "a b"], "CLIENTTYPE_HEADER_KEY"),
+        (["DEFAULT_RECORDING_TYPE": "always"], "DEFAULT_RECORDING_TYPE"),
+        (["MAX_UPLOAD_BYTES": "0"], "MAX_UPLOAD_BYTES"),
+        (["TELECONSULTATION_DELETE_UPLOADS": "on"], "TELECONSULTATION_DELETE_UPLOADS"),
+        (["CUSTOM_ID_USERS_API_ENDPOINT": "http://crud/users/"], "CUSTOM_ID_USERS_API_ENDPOINT"),
+        (["AUTH_SERVICE": "auth0", "CUSTOM_ID_USERS_API_ENDPOINT": "http://crud/users/"], "TELECONSULTATION_SERVICE_CONFIG_PATH customUserId"),
     ])
     func rejectionsNameTheKey(_ env: [String: String], _ key: String) {
         var e = required
@@ -85,6 +90,22 @@ import Testing
         } catch {
             #expect(error.key == key)
         }
+    }
+
+    @Test func theLaterRoutesSettings() throws {
+        let c = try load([:])
+        #expect(!c.deleteUploads && c.maxUploadBytes == 10_485_760 && c.recordingType == .none && c.customIdUsersEndpoint == nil)
+        #expect(c.groupsWithBackgroundList == nil && c.identityServiceURL == nil)
+        let file = #"{"privileges":{"plus":{"groups":["d"]},"basic":{"groups":["p"]}},"groupsWithBackgroundList":["d"],"customUserId":{"source":"cid","target":"aid"}}"#
+        let custom = try load(["AUTH_SERVICE": "auth0-client", "CUSTOM_ID_USERS_API_ENDPOINT": "crud-service/users/", "TELECONSULTATION_DELETE_UPLOADS": "true",
+                               "DEFAULT_RECORDING_TYPE": "manual", "TELECONSULTATION_SERVICE_CONFIG_PATH": "/c.json"], file: file)
+        #expect(custom.customIdUsersEndpoint == "http://crud-service/users/" && custom.customUserId == .init(source: "cid", target: "aid"))
+        #expect(custom.deleteUploads && custom.recordingType == .manual && custom.groupsWithBackgroundList == ["d"])
+        #expect(custom.identityServiceURL == "http://auth0-client")
+        #expect(failure(["TELECONSULTATION_SERVICE_CONFIG_PATH": "/c.json"], file: file)?.key == "CUSTOM_ID_USERS_API_ENDPOINT")
+        #expect(failure(["TELECONSULTATION_SERVICE_CONFIG_PATH": "/c.json"],
+                        file: #"{"privileges":{"plus":{"groups":["d"]},"basic":{"groups":["p"]}},"groupsWithBackgroundList":[1]}"#)?.key
+                == "TELECONSULTATION_SERVICE_CONFIG_PATH groupsWithBackgroundList.0")
     }
 
     @Test func anEmptyListOfHeadersIsAllowed() throws {

@@ -143,6 +143,43 @@ final class FakeVideo: VideoProvider, @unchecked Sendable {
         if failRoomDeletion { throw UpstreamError(upstream: "bandyer", operation: "delete room", kind: .status(500)) }
         lock.withLock { rooms[id] = nil; deleted.append(id) }
     }
+
+    var details: [String: RoomDetails] = [:]
+    var uploadKeys: [String: [String]] = [:]
+    var failingUploads: Set<String> = []
+    var deletedUploads: [String] = []
+    /// Deletions in flight now, and the most ever at once.
+    var deletingNow = 0
+    var mostAtOnce = 0
+    var credentialsIssued: [(String, Int)] = []
+
+    func roomDetails(id: String, context: UpstreamContext) async throws -> RoomDetails? {
+        lock.withLock { rooms[id] == nil ? nil : details[id] ?? RoomDetails(status: "active") }
+    }
+
+    func sdkCredentials(userId: String, expiresIn: Int, context: UpstreamContext) async throws -> SDKCredentials {
+        lock.withLock { credentialsIssued.append((userId, expiresIn)) }
+        return SDKCredentials(accessToken: "token-\(userId)", expiresAt: nil)
+    }
+
+    func uploads(roomId: String, context: UpstreamContext) async throws -> [String] { lock.withLock { uploadKeys[roomId] ?? [] } }
+
+    func deleteUpload(key: String, context: UpstreamContext) async throws {
+        lock.withLock { deletingNow += 1; mostAtOnce = max(mostAtOnce, deletingNow) }
+        await Task.yield()
+        await Task.yield()
+        lock.withLock { deletingNow -= 1 }
+        if failingUploads.contains(key) { throw UpstreamError(upstream: "bandyer", operation: "delete upload", kind: .status(500)) }
+        lock.withLock { deletedUploads.append(key) }
+    }
+
+    func uploadVirtualBackground(_ image: BackgroundImage, context: UpstreamContext) async throws -> VirtualBackground {
+        VirtualBackground(alias: "bg-1", url: "https://v/bg-1.jpg", creationDate: "2026-05-01T00:00:00.000Z")
+    }
+
+    func updateCompany(backgroundAlias: String, context: UpstreamContext) async throws -> Company? {
+        backgroundAlias == "bg-1" ? Company(fields: ["name": "Clinic"]) : nil
+    }
 }
 
 struct FakeDirectory: UserDirectory {

@@ -12,17 +12,19 @@ struct World {
     let clock = ImmediateClock()
     let useCases: Teleconsultations
 
-    init(now: String = "2026-05-01T00:00:00.000Z", unlimited: Bool = true, immutableMs: Int64 = 0, directory: (any UserDirectory)? = nil) {
+    init(now: String = "2026-05-01T00:00:00.000Z", unlimited: Bool = true, immutableMs: Int64 = 0, directory: (any UserDirectory)? = nil,
+         translator: (any UserIdTranslator)? = nil) {
         let t = Timestamp(iso: now)!
         let privileges = Privileges(basic: .init(groups: ["patient"]), plus: .init(groups: ["doctor"], tools: ToolSet([("chat", true)])))
-        let participants: any ParticipantDirectory = directory.map { Auth0Directory(privileges: privileges, users: $0) }
-            ?? StandaloneDirectory(privileges: privileges)
+        let participants: any ParticipantDirectory = directory.map { Auth0Directory(privileges: privileges, users: $0, translator: translator) }
+            ?? StandaloneDirectory(privileges: privileges, store: store)
         useCases = Teleconsultations(UseCaseDependencies(
             store: store, video: video, directory: participants,
             planner: RoomPlanner(privileges: privileges, live: true),
             schedule: Schedule(immutablePeriodMilliseconds: immutableMs, unlimited: unlimited),
             retry: ConflictRetry(budget: .seconds(2), clock: clock),
-            now: { t }))
+            backgrounds: BackgroundPolicy(groups: ["doctor"]),
+            now: { t }), deleteUploads: true)
     }
 
     var logger: Logger { logs.logger }

@@ -2,12 +2,15 @@ import TeleconsultationDomain
 import TeleconsultationPorts
 
 /// Standalone mode: each participant brings its groups and name in the request, and they
-/// are stored with it.
+/// are stored with it. A caller outside a teleconsultation is known only by the user-id map
+/// (someone who has been a participant), with the role it was mapped with.
 public struct StandaloneDirectory: ParticipantDirectory {
     let privileges: Privileges
+    let store: any TeleconsultationStore
 
-    public init(privileges: Privileges) {
+    public init(privileges: Privileges, store: any TeleconsultationStore) {
         self.privileges = privileges
+        self.store = store
     }
 
     public var mode: OperatingMode { .standalone }
@@ -24,10 +27,16 @@ public struct StandaloneDirectory: ParticipantDirectory {
         return result
     }
 
-    public func names(of participants: [Participant], context: UpstreamContext) async -> [String: String] {
-        var names: [String: String] = [:]
-        for p in participants { if let n = p.fullName, names[p.userExternalId] == nil { names[p.userExternalId] = n } }
-        return names
+    public func profiles(of participants: [Participant], context: UpstreamContext) async -> [String: Profile] {
+        var profiles: [String: Profile] = [:]
+        for p in participants where profiles[p.userExternalId] == nil {
+            profiles[p.userExternalId] = Profile(name: p.fullName, groups: p.groups ?? [])
+        }
+        return profiles
+    }
+
+    public func caller(_ id: String, context: UpstreamContext) async throws -> Identity? {
+        try await store.mappings(externalId: id, context: context).first.map { Identity(role: $0.role, name: nil) }
     }
 
     public func stored(_ input: ParticipantInput) -> Participant {

@@ -16,6 +16,16 @@ public struct Configuration: Sendable {
         }
     }
 
+    /// `customUserId` of the config file: the field of the custom id and of the auth0 id.
+    public struct CustomUserIdFields: Sendable, Equatable {
+        public var source: String
+        public var target: String
+        public init(source: String, target: String) {
+            self.source = source
+            self.target = target
+        }
+    }
+
     public struct Timeouts: Sendable, Equatable {
         public var crud: Duration
         public var bandyer: Duration
@@ -56,6 +66,15 @@ public struct Configuration: Sendable {
     public var basePath: String
     public var privileges: Privileges
     public var userIdPathInRequest: [UserIdStep]
+    /// `groupsWithBackgroundList`: who may open calls over the company background (nil: everyone).
+    public var groupsWithBackgroundList: [String]?
+    /// `TELECONSULTATION_DELETE_UPLOADS`.
+    public var deleteUploads: Bool
+    /// `DEFAULT_RECORDING_TYPE`: how new rooms record their calls.
+    public var recordingType: RecordingType
+    /// `CUSTOM_ID_USERS_API_ENDPOINT` (auth0 mode), with the config file's `customUserId`.
+    public var customIdUsersEndpoint: String?
+    public var customUserId: CustomUserIdFields?
 
     // Process
     public var logLevel: LogLevel
@@ -63,6 +82,8 @@ public struct Configuration: Sendable {
     /// Group given to a unix socket this process creates (nginx's workers reach it through it).
     public var socketGroup: String
     public var maxBodyBytes: Int
+    /// The largest virtual background (POST /settings/background-image).
+    public var maxUploadBytes: Int
     public var maxInFlight: Int
     public var fastCGIIOTimeoutMilliseconds: Int
     public var fastCGIReaderThreads: Int
@@ -135,11 +156,11 @@ extension Configuration {
             }
             return n
         }
-        func url(_ key: String, _ value: String) throws(ConfigurationError) -> String {
+        func url(_ key: String, _ value: String, keepTrailingSlash: Bool = false) throws(ConfigurationError) -> String {
             guard let u = URL(string: value), let scheme = u.scheme, ["http", "https"].contains(scheme), u.host != nil else {
                 throw ConfigurationError(key: key, reason: "must be an http(s) URL, got \"\(value)\"")
             }
-            return value.hasSuffix("/") ? String(value.dropLast()) : value
+            return value.hasSuffix("/") && !keepTrailingSlash ? String(value.dropLast()) : value
         }
         func crudName(_ key: String, default value: String) throws(ConfigurationError) -> String {
             let v = string(key) ?? value
@@ -220,6 +241,23 @@ extension Configuration {
         }
         let steps = file.userIdPathInRequest ?? [UserIdStep(from: .object, extract: "headers"), UserIdStep(from: .object, extract: userIdHeader)]
 
+        let recordingText = string("DEFAULT_RECORDING_TYPE") ?? "none"
+        guard let recording = RecordingType(rawValue: recordingText) else {
+            throw ConfigurationError(key: "DEFAULT_RECORDING_TYPE", reason: "must be one of none|automatic|manual, got \"\(recordingText)\"")
+        }
+        var customEndpoint: String?
+        if let e = string("CUSTOM_ID_USERS_API_ENDPOINT") {
+            guard authURL != nil else {
+                throw ConfigurationError(key: "CUSTOM_ID_USERS_API_ENDPOINT", reason: "needs auth0 mode (AUTH_SERVICE): custom ids are translated into auth0 ids")
+            }
+            guard file.customUserId != nil else {
+                throw ConfigurationError(key: "TELECONSULTATION_SERVICE_CONFIG_PATH customUserId", reason: "is required with CUSTOM_ID_USERS_API_ENDPOINT ({\"source\", \"target\"})")
+            }
+            customEndpoint = try url("CUSTOM_ID_USERS_API_ENDPOINT", e.contains("://") ? e : "http://" + e, keepTrailingSlash: true)
+        } else if file.customUserId != nil {
+            throw ConfigurationError(key: "CUSTOM_ID_USERS_API_ENDPOINT", reason: "is required when the config file sets customUserId")
+        }
+
         let socket = string("FCGI_SOCKET")
         var configuration = Configuration(
             bandyerAPISecretKey: key, bandyerBaseURL: bandyerBase, crudServiceURL: crudURL,
@@ -231,8 +269,11 @@ extension Configuration {
             liveTeleconsultation: try bool("LIVE_TELECONSULTATION", default: true),
             immutablePeriodMilliseconds: try integer("IMMUTABLE_PERIOD_MS", default: 0, min: 0),
             userIdHeaderKey: userIdHeader, basePath: basePath, privileges: file.privileges,
-            userIdPathInRequest: steps, logLevel: level, socket: socket, socketGroup: string("FCGI_SOCKET_GROUP") ?? "www-data",
+            userIdPathInRequest: steps, groupsWithBackgroundList: file.groupsWithBackgroundList,
+            deleteUploads: try bool("TELECONSULTATION_DELETE_UPLOADS", default: false), recordingType: recording,
+            customIdUsersEndpoint: customEndpoint, customUserId: file.customUserId, logLevel: level, socket: socket, socketGroup: string("FCGI_SOCKET_GROUP") ?? "www-data",
             maxBodyBytes: try integer("MAX_BODY_BYTES", default: 1 << 20, min: 1, max: 64 << 20),
+            maxUploadBytes: try integer("MAX_UPLOAD_BYTES", default: 10 << 20, min: 1, max: 64 << 20),
             maxInFlight: try integer("MAX_IN_FLIGHT", default: 1024, min: 1, max: 100_000),
             fastCGIIOTimeoutMilliseconds: try integer("FCGI_IO_TIMEOUT_MS", default: 5_000, min: 1),
             fastCGIReaderThreads: try integer("FCGI_READER_THREADS", default: 8, min: 1, max: 256))
@@ -247,7 +288,8 @@ extension Configuration {
         "CRUD_TIMEOUT_MS", "BANDYER_TIMEOUT_MS", "AUTH_SERVICE_TIMEOUT_MS", "REQUEST_TIMEOUT_MS", "COMPENSATION_TIMEOUT_MS",
         "SHUTDOWN_TIMEOUT_MS", "LOG_LEVEL", "BASE_PATH", "USERID_HEADER_KEY", "TELECONSULTATION_SERVICE_CONFIG_PATH",
         "UNLIMITED_TELECONSULTATION", "LIVE_TELECONSULTATION", "IMMUTABLE_PERIOD_MS", "FCGI_SOCKET", "FCGI_SOCKET_GROUP",
-        "MAX_BODY_BYTES", "MAX_IN_FLIGHT", "FCGI_IO_TIMEOUT_MS", "FCGI_READER_THREADS",
+        "MAX_BODY_BYTES", "MAX_IN_FLIGHT", "FCGI_IO_TIMEOUT_MS", "FCGI_READER_THREADS", "MAX_UPLOAD_BYTES",
+        "TELECONSULTATION_DELETE_UPLOADS", "DEFAULT_RECORDING_TYPE", "CUSTOM_ID_USERS_API_ENDPOINT",
     ]
     /// An empty list is a meaningful value.
     static let keysThatMayBeEmpty: Set<String> = ["ADDITIONAL_HEADERS_TO_PROXY"]

@@ -6,6 +6,10 @@ import TeleconsultationDomain
 struct ServiceConfigFile: Sendable {
     var privileges: Privileges
     var userIdPathInRequest: [Configuration.UserIdStep]?
+    /// Groups whose members may open calls over the company background (nil: everyone).
+    var groupsWithBackgroundList: [String]?
+    /// Which fields of the custom-id users' documents hold the custom and the auth0 id.
+    var customUserId: Configuration.CustomUserIdFields?
 
     static let builtIn = ServiceConfigFile(privileges: .default, userIdPathInRequest: nil)
     static let envKey = "TELECONSULTATION_SERVICE_CONFIG_PATH"
@@ -16,7 +20,8 @@ struct ServiceConfigFile: Sendable {
             throw ConfigurationError(key: envKey, reason: "invalid JSON at \(error.path.isEmpty ? "/" : error.path): \(error)")
         }
         let reader = Reader()
-        let top = try reader.object(root, at: "", allowed: ["privileges", "userIdPathInRequest", "environment", "mode", "theme", "companyLogo"])
+        let top = try reader.object(root, at: "", allowed: ["privileges", "userIdPathInRequest", "environment", "mode", "theme", "companyLogo",
+                                                                   "groupsWithBackgroundList", "customUserId"])
         guard let privilegesValue = top["privileges"] else { throw reader.fail("privileges", "is required") }
         let privs = try reader.object(privilegesValue, at: "privileges", allowed: ["basic", "plus"])
         func grant(_ name: String) throws(ConfigurationError) -> Privileges.Grant {
@@ -88,7 +93,24 @@ struct ServiceConfigFile: Sendable {
             let l = try reader.object(logo, at: "companyLogo", allowed: ["url"])
             if let u = l["url"], u.stringValue == nil { throw reader.fail("companyLogo.url", "must be a string") }
         }
-        return ServiceConfigFile(privileges: privileges, userIdPathInRequest: steps)
+        var backgroundGroups: [String]?
+        if let list = top["groupsWithBackgroundList"] {
+            guard let items = list.arrayValue else { throw reader.fail("groupsWithBackgroundList", "must be an array of strings") }
+            backgroundGroups = []
+            for (i, v) in items.enumerated() {
+                guard let g = v.stringValue, !g.isEmpty else { throw reader.fail("groupsWithBackgroundList.\(i)", "must be a non-empty string") }
+                backgroundGroups?.append(g)
+            }
+        }
+        var customUserId: Configuration.CustomUserIdFields?
+        if let c = top["customUserId"] {
+            let o = try reader.object(c, at: "customUserId", allowed: ["source", "target"])
+            guard let source = o["source"]?.stringValue, !source.isEmpty else { throw reader.fail("customUserId.source", "must be a non-empty string") }
+            guard let target = o["target"]?.stringValue, !target.isEmpty else { throw reader.fail("customUserId.target", "must be a non-empty string") }
+            customUserId = .init(source: source, target: target)
+        }
+        return ServiceConfigFile(privileges: privileges, userIdPathInRequest: steps, groupsWithBackgroundList: backgroundGroups,
+                                 customUserId: customUserId)
     }
 
     private struct Reader {

@@ -99,6 +99,15 @@ public struct Application: Responder, Sendable {
         return response
     }
 
+    /// The largest body `head`'s route takes: `uploadLimit` for the background upload,
+    /// `bodyLimit` for every other request (the transport asks before reading the body).
+    public func bodyLimit(for head: HTTPRequest, bodyLimit: Int, uploadLimit: Int) -> Int {
+        guard head.method == .post else { return bodyLimit }
+        let path = Request(head: head).path
+        let route = AccountRoutes.backgroundImageRoute
+        return path == route || path == basePath + route ? uploadLimit : bodyLimit
+    }
+
     /// A request the transport refused before it reached a route (too large, malformed):
     /// answered, logged and counted like any other.
     public func respond(rejectedHead head: HTTPRequest?, error: APIError) -> Response {

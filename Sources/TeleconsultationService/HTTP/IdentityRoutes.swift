@@ -11,13 +11,16 @@ import TeleconsultationPorts
 public struct IdentityRoutes: Sendable {
     /// auth0-client's `/userinfo`; nil when neither IDENTITY_SERVICE nor AUTH_SERVICE is set.
     let users: (any UserDirectory)?
+    /// With custom user ids, the caller is named by its custom id.
+    let translator: (any UserIdTranslator)?
     let clientTypeHeaderKey: String
 
     public static let userIdHeader = HTTPField.Name("x-identity-user-id")!
     public static let groupsHeader = HTTPField.Name("x-identity-user-groups")!
 
-    public init(users: (any UserDirectory)?, configuration: Configuration) {
+    public init(users: (any UserDirectory)?, translator: (any UserIdTranslator)? = nil, configuration: Configuration) {
         self.users = users
+        self.translator = translator
         self.clientTypeHeaderKey = configuration.clientTypeHeaderKey
     }
 
@@ -38,7 +41,12 @@ public struct IdentityRoutes: Sendable {
             let context = UpstreamContext(requestId: c.requestId, proxiedHeaders: credentials,
                                           clientType: HTTPField.Name(clientTypeHeaderKey).flatMap { fields[$0] },
                                           deadline: c.deadline, compensationDeadline: c.compensationDeadline, logger: c.logger)
-            guard let user = try await users.currentUser(context: context) else { throw TeleconsultationError.unauthorized }
+            guard var user = try await users.currentUser(context: context) else { throw TeleconsultationError.unauthorized }
+            if let translator {
+                // A logged-in user without a custom id is nobody the service knows.
+                guard let custom = try await translator.customId(of: user.userId, context: context) else { throw TeleconsultationError.unauthorized }
+                user.userId = custom
+            }
             var response = Response.json(.ok, ["userId": .string(user.userId), "groups": .array(user.groups.map(JSONValue.string))])
             response.head.headerFields[Self.userIdHeader] = user.userId
             response.head.headerFields[Self.groupsHeader] = user.groups.joined(separator: ",")

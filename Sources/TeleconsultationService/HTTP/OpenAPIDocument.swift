@@ -27,7 +27,7 @@ public enum OpenAPIDocument {
                          "headers": ["x-identity-user-id": ["schema": ["type": "string"]], "x-identity-user-groups": ["schema": ["type": "string"]]],
                          "content": ["application/json": ["schema": ["type": "object", "required": ["userId", "groups"],
                                                                      "properties": ["userId": ["type": "string"], "groups": ["type": "array", "items": ["type": "string"]]]]]]]),
-            ] + errors([401, 502, 503, 504])))]]),
+            ] + errors([401, 404, 502, 503, 504])))]]),
             ("/documentation/json", ["get": ["summary": "This OpenAPI document", "tags": ["platform"], "responses": [
                 "200": ["description": "OpenAPI 3 document", "content": ["application/json": ["schema": ["type": "object"]]]],
             ]]]),
@@ -60,7 +60,7 @@ public enum OpenAPIDocument {
     static func errors(_ codes: [Int]) -> [(String, JSONValue)] {
         let text: [Int: String] = [
             400: "Invalid body, no allowed group, no plus user, or a duration out of bounds",
-            401: "The caller is not a participant", 404: "No such teleconsultation (or trashed)",
+            401: "Not logged in, not a participant, or not allowed", 404: "No such teleconsultation (or trashed)",
             409: "Can no longer be changed, already complete, participant already present, or changed concurrently",
             413: "Body too large", 502: "An upstream failed", 503: "Not configured, or shutting down", 504: "An upstream did not answer in time",
         ]
@@ -76,16 +76,28 @@ public enum OpenAPIDocument {
         ["required": true, "content": ["application/json": ["schema": ["$ref": .string("#/components/schemas/\(schema)")]]]]
     }
 
+    static func json(_ schema: String) -> JSONValue {
+        ["application/json": ["schema": ["$ref": .string("#/components/schemas/\(schema)")]]]
+    }
+
+    static func ok(_ description: String, _ schema: String) -> JSONValue {
+        ["description": .string(description), "content": json(schema)]
+    }
+
     static func teleconsultationPaths() -> [(String, JSONValue)] {
         let writeErrors = [400, 404, 409, 413, 502, 504]
+        let caller: JSONValue = ["name": "miauserid", "in": "header", "required": false,
+                                 "description": "The caller's external id (by default; set by nginx's edge profile or the gateway)",
+                                 "schema": ["type": "string"]]
         return [
             ("/teleconsultation", ["post": [
                 "operationId": "createTeleconsultation",
                 "summary": "Create a teleconsultation (and its Bandyer room once every participant is known)",
                 "tags": ["teleconsultation"], "requestBody": body("TeleconsultationCreate"),
                 "responses": .object(JSONObject([("201", [
-                    "description": "Created", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/RoomCreated"]]],
-                    "links": .object(JSONObject(["getTeleconsultation", "updateTeleconsultation", "addParticipant", "deleteTeleconsultation"].map {
+                    "description": "Created", "content": json("RoomCreated"),
+                    "links": .object(JSONObject(["getTeleconsultation", "updateTeleconsultation", "addParticipant", "deleteTeleconsultation",
+                                                 "deleteUploads"].map {
                         ($0, ["operationId": .string($0), "parameters": ["roomId": "$response.body#/roomId"]])
                     })),
                 ])] + errors([400, 413, 502, 504]))),
@@ -102,14 +114,20 @@ public enum OpenAPIDocument {
                     "operationId": "getTeleconsultation",
                     "summary": "The caller's Bandyer id, personal link (null until the join window opens) and the participants",
                     "tags": ["teleconsultation"],
-                    "parameters": [["name": "miauserid", "in": "header", "required": false, "description": "The caller's external id (by default)",
-                                    "schema": ["type": "string"]]],
-                    "responses": .object(JSONObject([("200", ["description": "Join information", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/JoinInfo"]]]])]
-                        + errors([401, 404, 502, 504]))),
+                    "parameters": [
+                        caller,
+                        ["name": "details", "in": "query", "required": false, "description": "true: add the provider's room information",
+                         "schema": ["type": "string"]],
+                        ["name": "language", "in": "query", "required": false, "description": "The language the link opens in",
+                         "schema": ["type": "string", "enum": .array(LinkLanguage.allCases.map { .string($0.rawValue) })]],
+                        ["name": "useBackground", "in": "query", "required": false,
+                         "description": "true: open over the company background (callers in groupsWithBackgroundList)", "schema": ["type": "string"]],
+                    ],
+                    "responses": .object(JSONObject([("200", ok("Join information", "JoinInfo"))] + errors([400, 401, 404, 502, 504]))),
                 ],
                 "delete": [
                     "operationId": "deleteTeleconsultation",
-                    "summary": "Trash the teleconsultation and delete its Bandyer room",
+                    "summary": "Trash the teleconsultation, then delete its uploads (when enabled) and its Bandyer room",
                     "tags": ["teleconsultation"],
                     "responses": .object(JSONObject([("204", ["description": "Deleted"])] + errors([404, 502, 504]))),
                 ],
@@ -123,20 +141,59 @@ public enum OpenAPIDocument {
                     "responses": .object(JSONObject([("201", ["description": "Added"])] + errors(writeErrors))),
                 ],
             ]),
+            ("/teleconsultation/{roomId}/uploads", [
+                "parameters": [roomIdParameter],
+                "delete": [
+                    "operationId": "deleteUploads",
+                    "summary": "Delete the files shared during the call (TELECONSULTATION_DELETE_UPLOADS; 204 when it is off)",
+                    "tags": ["teleconsultation"], "parameters": [caller],
+                    "responses": .object(JSONObject([("200", ok("Uploads listed and deleted", "UploadsDeleted")),
+                                                     ("204", ["description": "Deleting uploads is off"])] + errors([401, 404, 502, 504]))),
+                ],
+            ]),
+            ("/credentials", ["post": [
+                "operationId": "createCredentials",
+                "summary": "An SDK access token for the calling user (mobile apps)",
+                "tags": ["account"], "parameters": [caller],
+                "requestBody": ["required": false, "content": json("CredentialsRequest")],
+                "responses": .object(JSONObject([("201", ok("Issued", "Credentials"))] + errors([400, 401, 413, 502, 504]))),
+            ]]),
+            ("/settings/background-image", ["post": [
+                "operationId": "uploadBackgroundImage",
+                "summary": "Upload the company's virtual background (a JPEG; plus callers only)",
+                "tags": ["settings"], "parameters": [caller],
+                "requestBody": ["required": true, "content": ["multipart/form-data": ["schema": [
+                    "type": "object", "required": ["virtual_background"],
+                    "properties": ["virtual_background": ["type": "string", "format": "binary", "description": "A JPEG image"]],
+                ]]]],
+                "responses": .object(JSONObject([("200", ok("Stored", "BackgroundUploaded"))] + errors([400, 401, 413, 502, 504]))),
+            ]]),
+            ("/settings/update", ["patch": [
+                "operationId": "updateSettings",
+                "summary": "Make a stored background the company's default (plus callers only)",
+                "tags": ["settings"], "parameters": [caller], "requestBody": body("SettingsUpdate"),
+                "responses": .object(JSONObject([("200", ok("Updated", "CompanyUpdated"))] + errors([400, 401, 413, 502, 504]))),
+            ]]),
         ]
     }
 
     static func teleconsultationSchemas(mode: OperatingMode) -> [(String, JSONValue)] {
         let text: JSONValue = ["type": "string", "minLength": 1, "maxLength": 1024]
-        var participantProperties = JSONObject([("userExternalId", ["type": "string", "minLength": 1, "maxLength": 4096]), ("language", text)])
-        var required: [JSONValue] = ["userExternalId"]
+        let id: JSONValue = ["type": "string", "minLength": 1, "maxLength": 4096]
+        var participantProperties = JSONObject([("userExternalId", id), ("userId", id), ("language", text)])
+        // Exactly one of the two names of the id (and in standalone mode of the groups).
+        var exactlyOne: [JSONValue] = [["oneOf": [["required": ["userExternalId"]], ["required": ["userId"]]]]]
+        var required: [JSONValue] = []
         if mode == .standalone {
             participantProperties["groups"] = ["type": "array", "minItems": 1, "items": text]
+            participantProperties["group"] = text
             participantProperties["fullName"] = text
-            required += ["groups", "fullName"]
+            exactlyOne.append(["oneOf": [["required": ["groups"]], ["required": ["group"]]]])
+            required = ["fullName"]
         }
-        let participant: JSONValue = ["type": "object", "additionalProperties": false, "required": .array(required),
-                                      "properties": .object(participantProperties)]
+        var participantSchema = JSONObject([("type", "object"), ("additionalProperties", false), ("properties", .object(participantProperties)),
+                                            ("allOf", .array(exactlyOne))])
+        if !required.isEmpty { participantSchema["required"] = .array(required) }
         let participantsObject: JSONValue = [
             "type": "object", "additionalProperties": false, "required": ["number", "data"],
             "properties": [
@@ -145,28 +202,60 @@ public enum OpenAPIDocument {
             ],
         ]
         let participants: JSONValue = mode == .auth0
-            ? ["oneOf": [["type": "array", "minItems": 2, "maxItems": 25, "items": ["type": "string", "minLength": 1, "maxLength": 4096]], participantsObject]]
+            ? ["oneOf": [["type": "array", "minItems": 2, "maxItems": 25, "items": id], participantsObject]]
             : participantsObject
         let date: JSONValue = ["type": "string", "format": "date-time", "pattern": #"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3})?Z$"#,
                                "example": "2026-02-22T15:30:00.000Z", "description": "ISO 8601 UTC, YYYY-MM-DDTHH:mm:ss.sssZ (milliseconds optional)"]
-        let properties: JSONValue = ["participants": participants, "start_date": date, "end_date": date]
+        let duration: JSONValue = ["type": "integer", "minimum": 300, "maximum": 86400,
+                                   "description": "Sets the end from the start (not with end_date)"]
+        let properties: JSONValue = ["participants": participants, "start_date": date, "end_date": date, "duration_in_seconds": duration]
+        let nullable: (String) -> JSONValue = { ["type": .string($0), "nullable": true] }
+        let anyValue: JSONValue = ["nullable": true, "description": "As the provider gives it"]
         return [
-            ("Participant", participant),
-            ("TeleconsultationCreate", ["type": "object", "additionalProperties": false,
-                                        "required": ["participants", "start_date", "end_date"], "properties": properties]),
-            ("TeleconsultationUpdate", ["type": "object", "additionalProperties": false, "minProperties": 1, "properties": properties]),
+            ("Participant", .object(participantSchema)),
+            ("TeleconsultationCreate", ["type": "object", "additionalProperties": false, "required": ["participants", "start_date"],
+                                        "properties": properties,
+                                        "oneOf": [["required": ["end_date"]], ["required": ["duration_in_seconds"]]]]),
+            ("TeleconsultationUpdate", ["type": "object", "additionalProperties": false, "minProperties": 1, "properties": properties,
+                                        "not": ["required": ["end_date", "duration_in_seconds"]]]),
             ("RoomCreated", ["type": "object", "required": ["roomId"], "properties": ["roomId": ["type": "string"]]]),
+            ("RoomDetails", ["type": "object", "nullable": true,
+                             "required": ["recording", "recordingStatus", "callType", "description", "status", "disabled", "creationDate",
+                                          "durationInSeconds", "durationUsedInSeconds", "live"],
+                             "properties": .object(JSONObject(["recording", "recordingStatus", "callType", "description", "status", "disabled",
+                                                               "creationDate", "durationInSeconds", "durationUsedInSeconds", "live"].map { ($0, anyValue) }))]),
             ("JoinInfo", [
                 "type": "object", "required": ["bandyerUserId", "accessLinkURL", "participantsBandyerCall"],
                 "properties": [
-                    "bandyerUserId": ["type": "string", "nullable": true],
-                    "accessLinkURL": ["type": "string", "nullable": true],
+                    "bandyerUserId": nullable("string"),
+                    "accessLinkURL": nullable("string"),
                     "participantsBandyerCall": ["type": "array", "items": [
                         "type": "object", "required": ["bandyerUserId", "fullName"],
-                        "properties": ["bandyerUserId": ["type": "string", "nullable": true], "fullName": ["type": "string", "nullable": true]],
+                        "properties": ["bandyerUserId": nullable("string"), "fullName": nullable("string")],
                     ]],
+                    "details": ["$ref": "#/components/schemas/RoomDetails"],
                 ],
             ]),
+            ("UploadsDeleted", ["type": "object", "required": ["total", "deleted"],
+                                "properties": ["total": ["type": "integer", "minimum": 0], "deleted": ["type": "integer", "minimum": 0]]]),
+            ("CredentialsRequest", ["type": "object", "additionalProperties": false,
+                                    "properties": ["expiresIn": ["type": "integer", "minimum": 360, "maximum": 86400, "default": 3600]]]),
+            ("Credentials", ["type": "object", "required": ["accessToken", "expiresAt", "bandyerUserId"],
+                             "properties": ["accessToken": ["type": "string"], "expiresAt": ["type": "string", "format": "date-time"],
+                                            "bandyerUserId": ["type": "string"]]]),
+            ("BackgroundUploaded", ["type": "object", "required": ["virtual_background"], "properties": ["virtual_background": [
+                "type": "object", "required": ["background_alias", "url", "creation_date"],
+                "properties": ["background_alias": ["type": "string"], "url": anyValue, "creation_date": anyValue],
+            ]]]),
+            ("SettingsUpdate", ["type": "object", "additionalProperties": false, "required": ["background_alias"],
+                                "properties": ["background_alias": text]]),
+            ("CompanyUpdated", ["type": "object", "required": ["company"], "properties": ["company": [
+                "type": "object",
+                "required": ["name", "default_language", "default_background", "end_call_redirect_url", "user_details_provider_url",
+                             "end_call_redirect_timeout_ms"],
+                "properties": .object(JSONObject(["name", "default_language", "default_background", "end_call_redirect_url",
+                                                  "user_details_provider_url", "end_call_redirect_timeout_ms"].map { ($0, anyValue) })),
+            ]]]),
         ]
     }
 

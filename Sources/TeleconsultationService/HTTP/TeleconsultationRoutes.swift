@@ -37,13 +37,21 @@ public struct TeleconsultationRoutes: Sendable {
         }
         router.add(.get, "/teleconsultation/:roomId") { c in
             let id = try roomId(c)
-            let info = try await useCases.join.run(roomId: id, callerId: callers.caller(of: c), context: upstream.context(for: c))
+            let query = try JoinQuery.parse(c.request.queryItems)
+            let info = try await useCases.join.run(roomId: id, callerId: callers.caller(of: c), query: query, context: upstream.context(for: c))
             return .json(.ok, Self.json(info))
         }
         router.add(.delete, "/teleconsultation/:roomId") { c in
             let id = try roomId(c)
             try await useCases.delete.run(roomId: id, context: upstream.context(for: c))
             return .empty(.noContent)
+        }
+        router.add(.delete, "/teleconsultation/:roomId/uploads") { c in
+            // Off: nothing to do, and nobody is asked.
+            guard useCases.deleteUploads.enabled else { return .empty(.noContent) }
+            let id = try roomId(c)
+            let done = try await useCases.deleteUploads.run(roomId: id, callerId: callers.caller(of: c), context: upstream.context(for: c))
+            return .json(.ok, ["total": .number(Double(done.total)), "deleted": .number(Double(done.deleted))])
         }
     }
 
@@ -55,72 +63,15 @@ public struct TeleconsultationRoutes: Sendable {
     }
 
     static func json(_ info: JoinTeleconsultation.JoinInfo) -> JSONValue {
-        [
-            "bandyerUserId": .string(orNull: info.bandyerUserId),
-            "accessLinkURL": .string(orNull: info.accessLinkURL),
-            "participantsBandyerCall": .array(info.participants.map {
+        var o = JSONObject([
+            ("bandyerUserId", .string(orNull: info.bandyerUserId)),
+            ("accessLinkURL", .string(orNull: info.accessLinkURL)),
+            ("participantsBandyerCall", .array(info.participants.map {
                 ["bandyerUserId": .string(orNull: $0.bandyerUserId), "fullName": .string(orNull: $0.fullName)]
-            }),
-        ]
+            })),
+        ])
+        if case .some(let details) = info.details { o["details"] = details?.json ?? .null }
+        return .object(o)
     }
 }
 
-/// What every upstream call of a request carries, from the request and the configuration.
-struct UpstreamContextFactory: Sendable {
-    let userIdHeaderKey: String
-    let proxiedHeaders: [String]
-    let clientTypeHeaderKey: String
-
-    init(configuration: Configuration) {
-        userIdHeaderKey = configuration.userIdHeaderKey
-        proxiedHeaders = configuration.additionalHeadersToProxy
-        clientTypeHeaderKey = configuration.clientTypeHeaderKey
-    }
-
-    func context(for c: RequestContext) -> UpstreamContext {
-        let fields = c.request.head.headerFields
-        var proxied: [(String, String)] = []
-        for name in proxiedHeaders {
-            guard let n = HTTPField.Name(name) else { continue }
-            for value in fields[values: n] { proxied.append((name, value)) }
-        }
-        let userId = HTTPField.Name(userIdHeaderKey).flatMap { fields[$0] }.map { (userIdHeaderKey, $0) }
-        return UpstreamContext(requestId: c.requestId, proxiedHeaders: proxied, userIdHeader: userId,
-                               clientType: HTTPField.Name(clientTypeHeaderKey).flatMap { fields[$0] },
-                               deadline: c.deadline, compensationDeadline: c.compensationDeadline, logger: c.logger)
-    }
-}
-
-/// Finds the caller's id with `userIdPathInRequest` in `{"headers", "query", "params"}`.
-struct CallerIdentification: Sendable {
-    let steps: [CallerLocator.Step]
-
-    init(configuration: Configuration) {
-        steps = configuration.userIdPathInRequest.map {
-            switch $0.from {
-            case .object: return .object($0.extract)
-            case .json: return .json($0.extract)
-            case .array: return .array(Int($0.extract) ?? -1)
-            }
-        }
-    }
-
-    func caller(of c: RequestContext) -> String? {
-        CallerLocator.locate(steps, in: root(c))
-    }
-
-    /// `{"headers": {lower-case name: value}, "query": {...}, "params": {...}}`; the first of
-    /// repeated names wins.
-    func root(_ c: RequestContext) -> JSONValue {
-        var headers: [(String, JSONValue)] = []
-        var seen = Set<String>()
-        for f in c.request.head.headerFields where seen.insert(f.name.canonicalName).inserted {
-            headers.append((f.name.canonicalName, .string(f.value)))
-        }
-        var params: [(String, JSONValue)] = []
-        for (k, v) in c.parameters.sorted(by: { $0.key < $1.key }) { params.append((k, .string(v))) }
-        return ["headers": .object(JSONObject(uniqueKeysWithValues: headers)),
-                "query": .object(JSONObject(uniqueKeysWithValues: c.request.queryItems.map { ($0.key, JSONValue.string($0.value)) })),
-                "params": .object(JSONObject(uniqueKeysWithValues: params))]
-    }
-}

@@ -2,7 +2,8 @@ import TeleconsultationDomain
 import TeleconsultationPorts
 
 /// GET /teleconsultation/:roomId: the caller's Bandyer id and personal link (once the join
-/// window is open), and who else takes part.
+/// window is open, opened as the query asks), who else takes part, and on request what the
+/// provider says about the room.
 public struct JoinTeleconsultation: Sendable {
     let deps: UseCaseDependencies
 
@@ -16,14 +17,32 @@ public struct JoinTeleconsultation: Sendable {
         public var bandyerUserId: String?
         public var accessLinkURL: String?
         public var participants: [Member]
+        /// Asked for (`details=true`): the room's details, nil while there is no room.
+        public var details: RoomDetails??
     }
 
-    public func run(roomId: String, callerId: String?, context: UpstreamContext) async throws -> JoinInfo {
+    public func run(roomId: String, callerId: String?, query: JoinQuery = JoinQuery(), context: UpstreamContext) async throws -> JoinInfo {
         let document = try await deps.read(roomId, context: context)
         guard let callerId, let caller = document.participant(externalId: callerId) else { throw TeleconsultationError.unauthorized }
-        let names = await deps.directory.names(of: document.participants, context: context)
-        let link = deps.schedule.isLinkVisible(document, now: deps.now()) ? caller.accessLinkURL : nil
+        // The names and the room's details do not depend on each other.
+        async let asked: RoomDetails?? = query.details ? .some(try await details(of: document, context: context)) : .none
+        let profiles = await deps.directory.profiles(of: document.participants, context: context)
+        var link = deps.schedule.isLinkVisible(document, now: deps.now()) ? caller.accessLinkURL : nil
+        if let l = link {
+            let groups = profiles[callerId]?.groups ?? caller.groups ?? []
+            link = JoinLink.decorate(l, language: query.language, background: query.useBackground && deps.backgrounds.allows(groups: groups))
+        }
         return JoinInfo(bandyerUserId: caller.userBandyerId, accessLinkURL: link,
-                        participants: document.participants.map { .init(bandyerUserId: $0.userBandyerId, fullName: names[$0.userExternalId]) })
+                        participants: document.participants.map { .init(bandyerUserId: $0.userBandyerId, fullName: profiles[$0.userExternalId]?.name) },
+                        details: try await asked)
+    }
+
+    func details(of document: Teleconsultation, context: UpstreamContext) async throws -> RoomDetails? {
+        guard let room = document.bandyerRoomId else { return nil }
+        guard let details = try await deps.video.roomDetails(id: room, context: context) else {
+            context.logger.warning("the teleconsultation's room is gone at the provider", metadata: ["bandyerRoomId": .string(room)])
+            return nil
+        }
+        return details
     }
 }

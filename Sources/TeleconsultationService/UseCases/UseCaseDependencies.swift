@@ -9,19 +9,23 @@ public struct UseCaseDependencies: Sendable {
     public let planner: RoomPlanner
     public let schedule: Schedule
     public let retry: ConflictRetry
+    /// Who may open the call over the company's background.
+    public let backgrounds: BackgroundPolicy
     public let now: @Sendable () -> Timestamp
     let users: BandyerUserResolver
     let rooms: RoomKeeper
     let writer: FencedWriter
 
     public init(store: any TeleconsultationStore, video: any VideoProvider, directory: any ParticipantDirectory,
-                planner: RoomPlanner, schedule: Schedule, retry: ConflictRetry, now: @escaping @Sendable () -> Timestamp) {
+                planner: RoomPlanner, schedule: Schedule, retry: ConflictRetry, backgrounds: BackgroundPolicy = BackgroundPolicy(groups: nil),
+                now: @escaping @Sendable () -> Timestamp) {
         self.store = store
         self.video = video
         self.directory = directory
         self.planner = planner
         self.schedule = schedule
         self.retry = retry
+        self.backgrounds = backgrounds
         self.now = now
         self.users = BandyerUserResolver(store: store, video: video)
         self.rooms = RoomKeeper(video: video)
