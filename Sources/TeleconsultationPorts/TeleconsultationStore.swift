@@ -15,6 +15,19 @@ public protocol TeleconsultationStore: Sendable {
     /// `ifVersion` (nil: a document without one). False when the id or the version did not match.
     func replace(_ teleconsultation: Teleconsultation, ifVersion: Int?, context: UpstreamContext) async throws -> Bool
 
+    // The sweep's view: trashed teleconsultations that still name a room, and which rooms
+    // any teleconsultation (PUBLIC, DRAFT or TRASH) points to.
+
+    /// Trashed teleconsultations that still name a room, oldest id first, from `skip`.
+    func trashedWithRoom(skip: Int, limit: Int, context: UpstreamContext) async throws -> [(teleconsultationId: String, roomId: String)]
+    /// Takes the room id off a trashed teleconsultation if it still names `roomId`: true for
+    /// the one caller that did (two sweeps at once never both get true).
+    func releaseRoom(teleconsultationId: String, roomId: String, context: UpstreamContext) async throws -> Bool
+    /// Puts the room id back on a trashed teleconsultation (the room could not be deleted).
+    func restoreRoom(teleconsultationId: String, roomId: String, context: UpstreamContext) async throws
+    /// The rooms among `roomIds` that some teleconsultation, in any state, points to.
+    func referencedRooms(_ roomIds: [String], context: UpstreamContext) async throws -> Set<String>
+
     /// Every map entry for one external id, oldest first.
     func mappings(externalId: String, context: UpstreamContext) async throws -> [UserMapping]
     func insertMapping(externalId: String, bandyerId: String, role: Role, context: UpstreamContext) async throws

@@ -7,8 +7,11 @@ public protocol VideoProvider: Sendable {
     /// The room as the provider made it. Links may be missing: the caller checks that each
     /// member has one (a room without them is deleted on the one compensation path).
     func createRoom(_ plan: RoomPlan, context: UpstreamContext) async throws -> CreatedRoom
-    /// Succeeds when the room is already gone.
-    func deleteRoom(id: String, context: UpstreamContext) async throws
+    /// Succeeds when the room is already gone: true when this call deleted it, false when it was gone.
+    @discardableResult
+    func deleteRoom(id: String, context: UpstreamContext) async throws -> Bool
+    /// One page of every room the company has (the sweep); nil where the dialect cannot list rooms.
+    func rooms(offset: Int, limit: Int, context: UpstreamContext) async throws -> ProviderRoomsPage?
     /// What the provider says about a room; nil when it is gone.
     func roomDetails(id: String, context: UpstreamContext) async throws -> RoomDetails?
     /// An SDK access token for one user.
@@ -21,6 +24,27 @@ public protocol VideoProvider: Sendable {
     func uploadVirtualBackground(_ image: BackgroundImage, context: UpstreamContext) async throws -> VirtualBackground
     /// Makes `backgroundAlias` the company's default background; nil when the provider does not know the alias.
     func updateCompany(backgroundAlias: String, context: UpstreamContext) async throws -> Company?
+}
+
+/// A room as the provider lists it.
+public struct ProviderRoom: Sendable, Equatable {
+    public var id: String
+    /// nil when the provider did not say (such a room is never taken for an old one).
+    public var createdAt: Timestamp?
+    public init(id: String, createdAt: Timestamp?) {
+        self.id = id
+        self.createdAt = createdAt
+    }
+}
+
+public struct ProviderRoomsPage: Sendable, Equatable {
+    public var rooms: [ProviderRoom]
+    /// Where the next page starts; nil after the last.
+    public var nextOffset: Int?
+    public init(rooms: [ProviderRoom], nextOffset: Int?) {
+        self.rooms = rooms
+        self.nextOffset = nextOffset
+    }
 }
 
 /// An SDK token as the provider issued it.

@@ -16,7 +16,7 @@ enum BandyerStandIn {
         // v1: action-style paths under /bandyer/rest (and /bandyer, as before).
         for prefix in ["/bandyer", "/bandyer/rest"] {
             router.post("\(prefix)/user/create") { request, _ in
-                await authorized(try await Incoming.read(request)) { r in await state.bandyerCreateUser(r.json) }
+                await authorized(try await Incoming.read(request)) { r in await state.bandyerCreateUser(r.json, v2: false) }
             }
             router.post("\(prefix)/room/create") { request, _ in
                 await authorized(try await Incoming.read(request)) { r in await state.bandyerCreateRoom(r.json, baseURL: base(r)) }
@@ -43,6 +43,43 @@ enum BandyerStandIn {
                 await authorized(try await Incoming.read(request)) { r in await state.bandyerUpdateCompany(r.json, v2: false) }
             }
         }
+        // v2: resource-style paths under /bandyer/v2, over the same state.
+        let v2 = "/bandyer/v2"
+        router.post("\(v2)/users") { request, _ in
+            await authorized(try await Incoming.read(request)) { r in await state.bandyerCreateUser(r.json, v2: true) }
+        }
+        router.post("\(v2)/rooms") { request, _ in
+            await authorized(try await Incoming.read(request)) { r in await state.bandyerCreateRoomV2(r.json, baseURL: base(r)) }
+        }
+        router.get("\(v2)/rooms") { request, _ in
+            await authorized(try await Incoming.read(request)) { r in await state.bandyerListRooms(r.query) }
+        }
+        router.get("\(v2)/rooms/:room") { request, c in
+            await authorized(try await Incoming.read(request)) { _ in await state.bandyerRoomInformation(c.parameters.get("room") ?? "", v2: true) }
+        }
+        router.delete("\(v2)/rooms/:room") { request, c in
+            await authorized(try await Incoming.read(request)) { _ in await state.bandyerDeleteRoom(c.parameters.get("room") ?? "") }
+        }
+        router.post("\(v2)/sdk/credentials") { request, _ in
+            await authorized(try await Incoming.read(request)) { r in await state.bandyerCredentials(r.json) }
+        }
+        router.get("\(v2)/uploads") { request, _ in
+            await authorized(try await Incoming.read(request)) { r in
+                guard let room = r.query["room_id"], let page = EmulatorState.page(r.query) else {
+                    return .error(400, "room_id, offset and limit are required")
+                }
+                return await state.bandyerUploads(room: room, page: page)
+            }
+        }
+        router.delete("\(v2)/uploads/:key") { request, c in
+            await authorized(try await Incoming.read(request)) { _ in await state.bandyerDeleteUpload(Self.decoded(c.parameters.get("key"))) }
+        }
+        router.post("\(v2)/company/virtual-background") { request, _ in
+            await authorized(try await Incoming.read(request)) { r in await state.bandyerVirtualBackground(r, baseURL: base(r)) }
+        }
+        router.put("\(v2)/company") { request, _ in
+            await authorized(try await Incoming.read(request)) { r in await state.bandyerUpdateCompany(r.json, v2: true) }
+        }
         // A personal link opened in a browser: whose it is, which room, which tools.
         router.get("/bandyer/join/:room/:user") { _, c in
             await state.joinPage(room: c.parameters.get("room") ?? "", user: c.parameters.get("user") ?? "").response
@@ -59,13 +96,56 @@ extension EmulatorState {
 
     func validKey(_ key: String?) -> Bool { key == settings.bandyerKey }
 
-    func bandyerCreateUser(_ body: JSONValue?) -> Reply {
+    func bandyerCreateUser(_ body: JSONValue?, v2: Bool) -> Reply {
         guard let o = body?.objectValue, o.keys == ["role"], let role = o["role"]?.stringValue, ["basic", "plus"].contains(role) else {
             return .error(400, "body must be {\"role\": basic|plus}")
         }
         let id = nextToken("usr")
         bandyerUsers.append((id, role))
-        return .json(200, ["user_id": .string(id)])
+        return v2 ? .json(201, ["id": .string(id), "role": .string(role)]) : .json(200, ["user_id": .string(id)])
+    }
+
+    /// v2 names the recording mode itself, and answers the links under `participants` as `link`.
+    func bandyerCreateRoomV2(_ body: JSONValue?, baseURL: String) -> Reply {
+        guard let recording = body?["recording"]?.stringValue, ["none", "automatic", "manual"].contains(recording) else {
+            return .error(400, "recording must be none, automatic or manual")
+        }
+        switch bandyerNewRoom(body, baseURL: baseURL, recordingKeys: ["recording"]) {
+        case .failure(let reply): return reply
+        case .success(var room):
+            room["recording"] = .string(recording)
+            rooms.append(room)
+            let participants: [JSONValue] = (room["user_urls"]?.arrayValue ?? []).map {
+                ["user_id": $0["user"] ?? .null, "link": $0["url"] ?? .null, "is_admin": $0["is_admin"] ?? false]
+            }
+            return .json(201, ["id": room["room_id"] ?? .null, "participants": .array(participants), "live": room["live"] ?? false])
+        }
+    }
+
+    /// Listings answer at most this many items a page, whatever was asked (so paging is exercised).
+    static let maxPage = 5
+
+    static func page(_ query: [String: String]) -> (offset: Int, limit: Int)? {
+        guard let offset = query["offset"].flatMap(Int.init), offset >= 0, let limit = query["limit"].flatMap(Int.init), limit >= 1 else { return nil }
+        return (offset, min(limit, maxPage))
+    }
+
+    func bandyerListRooms(_ query: [String: String]) -> Reply {
+        guard let page = Self.page(query) else { return .error(400, "offset and limit are required") }
+        let slice = rooms.dropFirst(page.offset).prefix(page.limit)
+        let items: [JSONValue] = slice.map { r in
+            ["id": r["room_id"] ?? .null, "creation_date": r["creation_date"] ?? .null, "live": r["live"] ?? false]
+        }
+        return .json(200, ["rooms": .array(items), "has_more": .bool(page.offset + slice.count < rooms.count)])
+    }
+
+    /// Rooms as if made long ago (the sweep's tests): {"room_id", "creation_date"} each.
+    func seedRooms(_ list: [JSONValue]) -> Reply {
+        for r in list {
+            guard let id = r["room_id"]?.stringValue, let created = r["creation_date"]?.stringValue else { return .error(400, "room_id and creation_date") }
+            rooms.append(["room_id": .string(id), "participants": [], "user_urls": [], "live": true, "creation_date": .string(created)])
+        }
+        return .noContent
     }
 
     /// The provider's rules for a room; the stored room as both dialects read it.

@@ -144,7 +144,9 @@ extension EmulatorState {
         guard Self.isObjectId(id) else { return .notFound }
         let filter: JSONObject
         switch parseFilter(query) { case .success(let f): filter = f; case .failure(let e): return .error(400, e.message) }
-        guard let i = collections[name]?.firstIndex(where: { $0["_id"]?.stringValue == id && $0["__STATE__"] == "PUBLIC" }),
+        // `_st` says which states the id may be in (PUBLIC by default).
+        let states = (query["_st"] ?? "PUBLIC").split(separator: ",").map(String.init)
+        guard let i = collections[name]?.firstIndex(where: { $0["_id"]?.stringValue == id && states.contains($0["__STATE__"]?.stringValue ?? "") }),
               var doc = collections[name]?[i] else { return .notFound }
         switch matches(doc, filter) {
         case .success(true): break

@@ -66,6 +66,12 @@ enum ControlRoutes {
             await state.seedUploads(room: room, keys: keys)
             return Reply.noContent.response
         }
+        // Rooms at the provider as if made at a given date: [{"room_id", "creation_date"}].
+        router.post("/_control/bandyer/rooms") { request, _ in
+            let r = try await Incoming.read(request)
+            guard let list = r.json?.arrayValue else { return Reply.error(400, "body must be an array of rooms").response }
+            return await state.seedRooms(list).response
+        }
         // Virtual backgrounds the company has: {"aliases": [...]}.
         router.post("/_control/bandyer/backgrounds") { request, _ in
             let r = try await Incoming.read(request)

@@ -14,12 +14,20 @@ public struct BandyerVideoProvider: VideoProvider {
     let dialect: any BandyerDialect
     static let upstream = "bandyer"
 
-    public init(http: UpstreamHTTP, baseURL: String, apiKey: String, timeout: Duration) {
+    /// The dialects of the provider's REST API.
+    public enum Dialect: String, Sendable, CaseIterable {
+        case v1, v2
+    }
+
+    public init(http: UpstreamHTTP, baseURL: String, apiKey: String, timeout: Duration, dialect: Dialect = .v1) {
         self.http = http
         self.baseURL = baseURL
         self.apiKey = apiKey
         self.timeout = timeout
-        self.dialect = BandyerV1()
+        switch dialect {
+        case .v1: self.dialect = BandyerV1()
+        case .v2: self.dialect = BandyerV2()
+        }
     }
 
     func call(_ operation: String, _ wire: WireCall, body: UpstreamRequest.Body? = nil, context: UpstreamContext) async throws -> UpstreamAnswer {
@@ -65,11 +73,27 @@ public struct BandyerVideoProvider: VideoProvider {
         return CreatedRoom(roomId: id, links: links)
     }
 
-    public func deleteRoom(id: String, context: UpstreamContext) async throws {
+    @discardableResult
+    public func deleteRoom(id: String, context: UpstreamContext) async throws -> Bool {
         guard Identifiers.isProviderId(id) else { throw invalid("delete room", "not a provider id") }
         let answer = try await call("delete room", dialect.deleteRoom(id: id), context: context)
         // 404: already gone, which is what we wanted.
         guard [200, 204, 404].contains(answer.status) else { throw unexpected(answer, "delete room", context) }
+        return answer.status != 404
+    }
+
+    public func rooms(offset: Int, limit: Int, context: UpstreamContext) async throws -> ProviderRoomsPage? {
+        guard let wire = dialect.rooms(offset: offset, limit: limit) else { return nil }
+        let answer = try await call("list rooms", wire, context: context)
+        guard answer.status == 200 else { throw unexpected(answer, "list rooms", context, bodyMayCarryLinks: true) }
+        guard let page = dialect.roomsPage(in: try answer.json(Self.upstream, "list rooms"), offset: offset) else {
+            throw invalid("list rooms", "no rooms list")
+        }
+        let rooms: [ProviderRoom] = page.items.compactMap { r in
+            guard let id = (r["id"] ?? r["room_id"])?.stringValue, Identifiers.isProviderId(id) else { return nil }
+            return ProviderRoom(id: id, createdAt: Self.instant(r["creation_date"] ?? r["created_at"]))
+        }
+        return ProviderRoomsPage(rooms: rooms, nextOffset: page.items.isEmpty ? nil : page.nextOffset)
     }
 
     public func roomDetails(id: String, context: UpstreamContext) async throws -> RoomDetails? {

@@ -105,6 +105,47 @@ public struct CRUDTeleconsultationStore: TeleconsultationStore {
         return true
     }
 
+    // MARK: the sweep
+
+    public func trashedWithRoom(skip: Int, limit: Int, context: UpstreamContext) async throws -> [(teleconsultationId: String, roomId: String)] {
+        let q: JSONValue = ["bandyerRoomId": ["$exists": true]]
+        let answer = try await call("find trashed", "GET", "/\(teleconsultations)/?_st=TRASH&_q=\(queryEncode(q.jsonString))&_s=_id&_sk=\(skip)&_l=\(limit)",
+                                    context: context)
+        guard answer.status == 200 else { throw unexpected(answer, "find trashed", context) }
+        guard let list = try answer.json(Self.upstream, "find trashed").arrayValue else { throw invalid("find trashed", "not an array") }
+        return list.compactMap { v in
+            guard let id = v["_id"]?.stringValue, Identifiers.isCRUDId(id), let room = v["bandyerRoomId"]?.stringValue,
+                  Identifiers.isProviderId(room) else { return nil }
+            return (id, room)
+        }
+    }
+
+    public func releaseRoom(teleconsultationId: String, roomId: String, context: UpstreamContext) async throws -> Bool {
+        let q: JSONValue = ["bandyerRoomId": .string(roomId)]
+        let answer = try await call("release room", "PATCH", "/\(teleconsultations)/\(Self.checkedId(teleconsultationId))?_st=TRASH&_q=\(queryEncode(q.jsonString))",
+                                    body: ["$unset": ["bandyerRoomId": true]], context: context)
+        if answer.status == 404 { return false }
+        guard answer.status == 200 else { throw unexpected(answer, "release room", context) }
+        return true
+    }
+
+    public func restoreRoom(teleconsultationId: String, roomId: String, context: UpstreamContext) async throws {
+        let q: JSONValue = ["bandyerRoomId": ["$exists": false]]
+        let answer = try await call("restore room", "PATCH", "/\(teleconsultations)/\(Self.checkedId(teleconsultationId))?_st=TRASH&_q=\(queryEncode(q.jsonString))",
+                                    body: ["$set": ["bandyerRoomId": .string(roomId)]], context: context)
+        guard answer.status == 200 || answer.status == 404 else { throw unexpected(answer, "restore room", context) }
+    }
+
+    public func referencedRooms(_ roomIds: [String], context: UpstreamContext) async throws -> Set<String> {
+        if roomIds.isEmpty { return [] }
+        let q: JSONValue = ["bandyerRoomId": ["$in": .array(roomIds.map(JSONValue.string))]]
+        let answer = try await call("find rooms", "GET",
+                                    "/\(teleconsultations)/?_st=PUBLIC,DRAFT,TRASH&_q=\(queryEncode(q.jsonString))&_l=200", context: context)
+        guard answer.status == 200 else { throw unexpected(answer, "find rooms", context) }
+        guard let list = try answer.json(Self.upstream, "find rooms").arrayValue else { throw invalid("find rooms", "not an array") }
+        return Set(list.compactMap { $0["bandyerRoomId"]?.stringValue })
+    }
+
     // MARK: the user-id map
 
     public func mappings(externalId: String, context: UpstreamContext) async throws -> [UserMapping] {

@@ -15,6 +15,7 @@ struct ServiceAssembly: Sendable {
     let metrics: ServiceMetrics
     let transportFailures: TransportFailures
     let transport: AsyncHTTPClientTransport
+    let sweep: SweepRooms
 
     init(configuration c: Configuration, metrics: ServiceMetrics, logger: Logger) {
         self.metrics = metrics
@@ -23,7 +24,8 @@ struct ServiceAssembly: Sendable {
         let http = UpstreamHTTP(transport: transport)
         let store = CRUDTeleconsultationStore(http: http, baseURL: c.crudServiceURL, teleconsultations: c.teleconsultationsCRUDName,
                                               userMap: c.userIdMapCRUDName, timeout: c.timeouts.crud)
-        let video = BandyerVideoProvider(http: http, baseURL: c.bandyerBaseURL, apiKey: c.bandyerAPISecretKey, timeout: c.timeouts.bandyer)
+        let video = BandyerVideoProvider(http: http, baseURL: c.bandyerBaseURL, apiKey: c.bandyerAPISecretKey, timeout: c.timeouts.bandyer,
+                                         dialect: c.bandyerAPIVersion == .v2 ? .v2 : .v1)
         let directory: any ParticipantDirectory
         var translator: (any UserIdTranslator)?
         if let endpoint = c.customIdUsersEndpoint, let fields = c.customUserId {
@@ -44,6 +46,7 @@ struct ServiceAssembly: Sendable {
             retry: ConflictRetry(budget: .seconds(5)), backgrounds: BackgroundPolicy(groups: c.groupsWithBackgroundList),
             now: { Timestamp(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))) })
         let useCases = Teleconsultations(deps, deleteUploads: c.deleteUploads)
+        sweep = SweepRooms(store: store, video: video, grace: .milliseconds(c.sweepGraceMilliseconds), now: deps.now)
         let identity = c.identityServiceURL.map {
             Auth0UserDirectory(http: http, baseURL: $0, defaultClientType: c.defaultClientType,
                                clientTypeHeaderKey: c.clientTypeHeaderKey, timeout: c.timeouts.authService)

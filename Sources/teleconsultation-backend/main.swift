@@ -20,17 +20,27 @@ _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGloba
 
 let usage = """
     Usage: teleconsultation-backend [--socket PATH|HOST:PORT] [--check-config] [--version]
+           teleconsultation-backend sweep [--dry-run]
 
     Serves the teleconsultation API over FastCGI. Without --socket (or FCGI_SOCKET) it
     serves the listening socket it inherited: LISTEN_FDS (fd 3) or standard input (fd 0).
     --check-config validates the environment and the config file, then exits 0 or 1.
+    sweep deletes the rooms of trashed teleconsultations and (v2) rooms no teleconsultation
+    points to, prints one JSON summary line, and exits 1 only when one could not be deleted.
     """
 
 var socketArgument: String?
 var checkOnly = false
+var sweepCommand = false
+var dryRun = false
 var arguments = CommandLine.arguments.dropFirst()
+if arguments.first == "sweep" {
+    sweepCommand = true
+    arguments.removeFirst()
+}
 while let arg = arguments.popFirst() {
     switch arg {
+    case "--dry-run" where sweepCommand: dryRun = true
     case "--socket":
         guard let v = arguments.popFirst() else { StartupFailure.exit(key: "--socket", reason: "needs a value") }
         socketArgument = v
@@ -58,8 +68,14 @@ LoggingSystem.bootstrap { label in
 let logger = Logger(label: BuildInfo.name)
 for warning in configuration.warnings { logger.warning("configuration", metadata: ["warning": .string(warning)]) }
 
+if sweepCommand {
+    let service = ServiceAssembly(configuration: configuration, metrics: ServiceMetrics(), logger: logger)
+    exit(await SweepCommand.run(service.sweep, dryRun: dryRun, configuration: configuration, logger: logger, close: service.transport))
+}
+
 if checkOnly {
-    logger.info("configuration is valid", metadata: ["mode": .string(configuration.isAuth0Mode ? "auth0" : "standalone")])
+    logger.info("configuration is valid", metadata: ["mode": .string(configuration.isAuth0Mode ? "auth0" : "standalone"),
+                                                     "bandyerAPIVersion": .string(configuration.bandyerAPIVersion.rawValue)])
     exit(0)
 }
 
@@ -107,6 +123,7 @@ server.start()
 logger.info("listening", metadata: [
     "socket": .string("\(listenSocket)"),
     "mode": .string(configuration.isAuth0Mode ? "auth0" : "standalone"),
+    "bandyerAPIVersion": .string(configuration.bandyerAPIVersion.rawValue),
     "basePath": .string(configuration.basePath),
     "version": .string(BuildInfo.version),
 ])

@@ -25,8 +25,9 @@ extension Stack {
 extension EndToEnd {
     /// Every route and error text of API.md, through nginx, against the stand-ins.
     @Suite struct APIEndToEndTests {
-        @Test func standaloneFlowFromCreationToDeletion() async throws {
-            try await withStack("flow", env: ["ADDITIONAL_HEADERS_TO_PROXY": "cookie"]) { s in
+        @Test(arguments: Dialect.allCases)
+        func standaloneFlowFromCreationToDeletion(_ d: Dialect) async throws {
+            try await withStack("flow", env: ["ADDITIONAL_HEADERS_TO_PROXY": "cookie"], dialect: d) { s in
                 let headers = ["x-request-id": "flow-1", "miauserid": "creator-7", "cookie": "sid=secret"]
                 let created = try await s.call("POST", "/teleconsultation", body: #"{"participants":{"number":2,"data":[\#(doctorJSON)]},"start_date":"\#(iso(-60))","end_date":"\#(iso(1800))"}"#, headers: headers)
                 #expect(created.status == 201)
@@ -39,7 +40,7 @@ extension EndToEnd {
                 #expect(stored["participantsNumber"] == 2 && stored["creatorId"] == "creator-7")
                 let p0 = try #require(stored["participants"]?.arrayValue?.first)
                 #expect(p0["userExternalId"] == "dr-who" && p0["groups"] == ["doctor"] && p0["fullName"] == "Dr Who" && p0["language"] == "en")
-                let userCreate = try await s.requests(service: "bandyer", path: "/user/create")
+                let userCreate = try await s.requests(d.createUser)
                 #expect(userCreate.count == 1 && userCreate[0]["body"] == ["role": "plus"])
                 #expect(userCreate[0]["headers"]?["apikey"] == .string(Stack.key))
                 #expect(userCreate[0]["headers"]?["cookie"] == nil && userCreate[0]["headers"]?["miauserid"] == nil)
@@ -58,7 +59,7 @@ extension EndToEnd {
                 // The last participant: the room is created now.
                 let added = try await s.call("POST", "/teleconsultation/\(id)/participants/data", body: patientJSON)
                 #expect(added.status == 201 && added.body.isEmpty)
-                let roomCreate = try #require(try await s.requests(service: "bandyer", path: "/room/create").first)
+                let roomCreate = try #require(try await s.requests(d.createRoom).first)
                 let participants = try #require(roomCreate["body"]?["participants"]?.arrayValue)
                 #expect(participants.map { $0["is_admin"] } == [true, false])
                 #expect(participants[0]["user_id"]?.stringValue == doctorBandyer && participants.allSatisfy { $0["tools"] == nil })
@@ -92,8 +93,9 @@ extension EndToEnd {
             }
         }
 
-        @Test func badIdsAndBodiesStopBeforeAnyUpstreamCall() async throws {
-            try await withStack("bad") { s in
+        @Test(arguments: Dialect.allCases)
+        func badIdsAndBodiesStopBeforeAnyUpstreamCall(_ d: Dialect) async throws {
+            try await withStack("bad", dialect: d) { s in
                 for raw in ["..%2F..%2Fx", "%7B%22%24ne%22%3A1%7D", "aaaaaaaaaaaaaaaaaaaaaaaaa", "AAAAAAAAAAAAAAAAAAAAAAAA"] {
                     let r = try await s.call("GET", "/teleconsultation/\(raw)", headers: ["miauserid": "u"])
                     #expect(r.status == 404 && r.json?["statusCode"] == 404, "\(raw): \(r.text)")
@@ -115,8 +117,9 @@ extension EndToEnd {
             }
         }
 
-        @Test func fixedErrorTextsOfAPIMD() async throws {
-            try await withStack("texts") { s in
+        @Test(arguments: Dialect.allCases)
+        func fixedErrorTextsOfAPIMD(_ d: Dialect) async throws {
+            try await withStack("texts", dialect: d) { s in
                 let noPlus = try await s.call("POST", "/teleconsultation", body: #"{"participants":{"number":2,"data":[\#(patientJSON),{"userExternalId":"p2","groups":["patient"],"fullName":"P2"}]},"start_date":"\#(iso(600))","end_date":"\#(iso(1200))"}"#)
                 #expect(noPlus.status == 400)
                 #expect(noPlus.json == ["statusCode": 400, "error": "Failed POST /teleconsultation: no plus user in room", "message": "Failed POST /teleconsultation: no plus user in room"])
@@ -143,8 +146,9 @@ extension EndToEnd {
             }
         }
 
-        @Test func patchReplacesTheRoomKeepsTheIdAndClearsItWhenIncomplete() async throws {
-            try await withStack("patch", env: ["UNLIMITED_TELECONSULTATION": "false"]) { s in
+        @Test(arguments: Dialect.allCases)
+        func patchReplacesTheRoomKeepsTheIdAndClearsItWhenIncomplete(_ d: Dialect) async throws {
+            try await withStack("patch", env: ["UNLIMITED_TELECONSULTATION": "false"], dialect: d) { s in
                 let base = Date()
                 let id = try await s.create([doctorJSON, patientJSON], start: iso(3600, from: base), end: iso(5400, from: base))
                 let first = try #require(try await s.rooms().first)
@@ -170,8 +174,9 @@ extension EndToEnd {
             }
         }
 
-        @Test func auth0ModeTakesIdentitiesFromAuth0Client() async throws {
-            try await withStack("auth0", auth0: true, env: ["ADDITIONAL_HEADERS_TO_PROXY": "authorization"]) { s in
+        @Test(arguments: Dialect.allCases)
+        func auth0ModeTakesIdentitiesFromAuth0Client(_ d: Dialect) async throws {
+            try await withStack("auth0", auth0: true, env: ["ADDITIONAL_HEADERS_TO_PROXY": "authorization"], dialect: d) { s in
                 try await s.seedAuth0(#"[{"user_id":"auth0|d","name":"Doc","groups":["doctor"]},{"user_id":"auth0|p","name":"Pat","app_metadata":{"groups":["patient"]}}]"#)
                 let headers = ["client-type": "frontend", "authorization": "Bearer t"]
                 let r = try await s.call("POST", "/teleconsultation", body: #"{"participants":["auth0|d","auth0|p"],"start_date":"\#(iso(-60))","end_date":"\#(iso(600))"}"#, headers: headers)
@@ -197,8 +202,9 @@ extension EndToEnd {
             }
         }
 
-        @Test func upstreamFailuresAre502Or504AndLeaveNoRoomBehind() async throws {
-            try await withStack("faults", env: ["BANDYER_TIMEOUT_MS": "300", "CRUD_TIMEOUT_MS": "300"]) { s in
+        @Test(arguments: Dialect.allCases)
+        func upstreamFailuresAre502Or504AndLeaveNoRoomBehind(_ d: Dialect) async throws {
+            try await withStack("faults", env: ["BANDYER_TIMEOUT_MS": "300", "CRUD_TIMEOUT_MS": "300"], dialect: d) { s in
                 // The document insert fails after the room was made: the room is deleted.
                 try await s.fault(#"{"service":"crud","method":"POST","path":"/teleconsultations/","status":500,"times":1}"#)
                 let failed = try await s.call("POST", "/teleconsultation", body: #"{"participants":{"number":2,"data":[\#(doctorJSON),\#(patientJSON)]},"start_date":"\#(iso(0))","end_date":"\#(iso(600))"}"#)
@@ -207,7 +213,7 @@ extension EndToEnd {
                 #expect(try await s.teleconsultations().isEmpty)
 
                 // Bandyer hangs past its timeout: 504, quickly.
-                try await s.fault(#"{"service":"bandyer","path":"/room/create","delayMs":2000,"times":1}"#)
+                try await s.fault("{\(d.fault(d.createRoom)),\"delayMs\":2000,\"times\":1}")
                 let began = Date()
                 let slow = try await s.call("POST", "/teleconsultation", body: #"{"participants":{"number":2,"data":[\#(doctorJSON),\#(patientJSON)]},"start_date":"\#(iso(0))","end_date":"\#(iso(600))"}"#)
                 #expect(slow.status == 504 && slow.json?["error"] == "Gateway Timeout")

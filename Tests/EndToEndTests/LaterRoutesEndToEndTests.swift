@@ -64,14 +64,14 @@ extension EndToEnd {
             }
         }
 
-        @Test(arguments: [false, true])
-        func getAddsDetailsAndOpensTheLinkAsAsked(_ auth0: Bool) async throws {
+        @Test(arguments: [false, true], Dialect.allCases)
+        func getAddsDetailsAndOpensTheLinkAsAsked(_ auth0: Bool, _ d: Dialect) async throws {
             let dir = tempDir("bg")
             try Data(#"{"privileges":{"plus":{"groups":["doctor"]},"basic":{"groups":["patient"]}},"groupsWithBackgroundList":["doctor"]}"#.utf8)
                 .write(to: URL(fileURLWithPath: dir + "/config.json"))
             var env = ["TELECONSULTATION_SERVICE_CONFIG_PATH": dir + "/config.json"]
             if auth0 { env.merge(Self.auth0Env) { a, _ in a } }
-            try await withStack("details-\(auth0)", auth0: auth0, env: env) { s in
+            try await withStack("details-\(auth0)", auth0: auth0, env: env, dialect: d) { s in
                 let id = try await s.begun(auth0: auth0)
                 let room = try #require(try await s.rooms().first?["room_id"]?.stringValue)
                 try await s.clearRequests()
@@ -84,7 +84,7 @@ extension EndToEnd {
                 #expect(details.keys == ["recording", "recordingStatus", "callType", "description", "status", "disabled", "creationDate",
                                          "durationInSeconds", "durationUsedInSeconds", "live"])
                 #expect(details["status"] == "active" && details["live"] == true && details["recording"] == "none" && details["description"] == .null)
-                #expect(try await s.requests(service: "bandyer", path: "/room/info/\(room)").count == 1)
+                #expect(try await s.requests(d.roomInfo(room)).count == 1)
                 // The caller's link, in Italian; the background for doctors only (groupsWithBackgroundList).
                 let link = try #require(plain.json?["accessLinkURL"]?.stringValue)
                 let patient = try await s.call("GET", "/teleconsultation/\(id)?language=it&useBackground=true&x=1", headers: ["miauserid": "pat-1"])
@@ -97,7 +97,7 @@ extension EndToEnd {
                 #expect(bad.status == 400 && bad.json?["message"]?.stringValue?.hasPrefix("querystring/language must be equal to one of") == true)
                 #expect(try await s.requests().isEmpty)
                 // The provider failing is the caller's 502; before the room exists there is nothing to ask.
-                try await s.fault(#"{"service":"bandyer","path":"/room/info","status":500,"times":1}"#)
+                try await s.fault("{\(d.fault(d.roomInfo(room))),\"status\":500,\"times\":1}")
                 #expect(try await s.call("GET", "/teleconsultation/\(id)?details=true", headers: ["miauserid": "pat-1"]).status == 502)
                 let waiting = try await s.create(auth0 ? [#"{"userExternalId":"dr-who"}"#] : [doctorJSON], number: 3)
                 try await s.clearRequests()
@@ -107,9 +107,9 @@ extension EndToEnd {
             }
         }
 
-        @Test(arguments: [false, true])
-        func credentialsGiveTheCallerAnSDKToken(_ auth0: Bool) async throws {
-            try await withStack("credentials-\(auth0)", auth0: auth0, env: auth0 ? Self.auth0Env : [:]) { s in
+        @Test(arguments: [false, true], Dialect.allCases)
+        func credentialsGiveTheCallerAnSDKToken(_ auth0: Bool, _ d: Dialect) async throws {
+            try await withStack("credentials-\(auth0)", auth0: auth0, env: auth0 ? Self.auth0Env : [:], dialect: d) { s in
                 if auth0 {
                     try await s.seedAuth0(#"[{"user_id":"dr-who","groups":["doctor"]},{"user_id":"visitor","groups":["visitor"]}]"#)
                 } else {
@@ -130,10 +130,10 @@ extension EndToEnd {
                 #expect(r.json?.objectValue?.keys == ["accessToken", "expiresAt", "bandyerUserId"])
                 let expires = try #require(r.json?["expiresAt"]?.stringValue)
                 #expect(expires.count == 24 && expires.hasSuffix("Z"), "ISO with milliseconds: \(expires)")
-                let sdk = try #require(try await s.requests(service: "bandyer", path: "/sdk/credentials").first)
+                let sdk = try #require(try await s.requests(d.sdkCredentials).first)
                 #expect(sdk["body"] == ["user_id": .string(bandyerId), "expires_in": 600])
                 // auth0 mode made the caller's Bandyer user; standalone used the one it had.
-                #expect(try await s.requests(service: "bandyer", path: "/user/create").count == (auth0 ? 1 : 0))
+                #expect(try await s.requests(d.createUser).count == (auth0 ? 1 : 0))
                 #expect(!(s.app?.stderr.contains(token) ?? true), "the token is in the logs")
                 let again = try await s.call("POST", "/credentials", headers: ["miauserid": "dr-who"])
                 #expect(again.status == 201 && again.json?["bandyerUserId"]?.stringValue == bandyerId)
@@ -150,33 +150,37 @@ extension EndToEnd {
             }
         }
 
-        @Test(arguments: [false, true])
-        func uploadsAreListedAndDeletedAndFailuresCounted(_ auth0: Bool) async throws {
+        @Test(arguments: [false, true], Dialect.allCases)
+        func uploadsAreListedAndDeletedAndFailuresCounted(_ auth0: Bool, _ d: Dialect) async throws {
             var env = ["TELECONSULTATION_DELETE_UPLOADS": "true"]
             if auth0 { env.merge(Self.auth0Env) { a, _ in a } }
-            try await withStack("uploads-\(auth0)", auth0: auth0, env: env) { s in
+            try await withStack("uploads-\(auth0)", auth0: auth0, env: env, dialect: d) { s in
                 let id = try await s.begun(auth0: auth0)
                 let room = try #require(try await s.rooms().first?["room_id"]?.stringValue)
                 let keys = (0..<9).map { "room files/\($0).pdf" }
                 try await s.control("POST", "/bandyer/uploads", #"{"room_id":"\#(room)","keys":\#(JSONValue.array(keys.map(JSONValue.string)).jsonString)}"#)
-                try await s.fault(#"{"service":"bandyer","method":"DELETE","path":"/upload/room%20files%2F3.pdf","status":500,"times":1}"#)
+                try await s.fault("{\(d.fault(d.deleteUpload("room%20files%2F3.pdf"))),\"status\":500,\"times\":1}")
                 try await s.clearRequests()
                 #expect(try await s.call("DELETE", "/teleconsultation/xyz/uploads", headers: ["miauserid": "pat-1"]).status == 404)
                 #expect(try await s.call("DELETE", "/teleconsultation/\(id)/uploads", headers: ["miauserid": "eve"]).status == 401)
                 #expect(try await s.requests(service: "bandyer").isEmpty)
                 let r = try await s.call("DELETE", "/teleconsultation/\(id)/uploads", headers: ["miauserid": "pat-1"])
                 #expect(r.status == 200 && r.json == ["total": 9, "deleted": 8], "\(r.text)")
-                #expect(try await s.requests(service: "bandyer", path: "/room/\(room)/upload/list").count == 1)
-                let deletes = try await s.requests(service: "bandyer", path: "/upload/")
-                #expect(deletes.count == 9 && deletes.allSatisfy { $0["method"] == "DELETE" })
+                // v1 answers every upload at once; v2 in pages (the stand-in's at most 5): every page is read.
+                let listings = try await s.requests(d.listUploads(room))
+                #expect(listings.count == (d == .v1 ? 1 : 2))
+                if d == .v2 { #expect(listings.map { $0["query"]?["offset"] } == ["0", "5"] && listings.allSatisfy { $0["query"]?["room_id"] == .string(room) }) }
+                let deletes = try await s.requests(d.deleteUpload())
+                #expect(deletes.count == 9)
                 let line = try #require(s.app?.stderr.split(separator: "\n").first { $0.contains("upload deletion failed") })
                 #expect(line.contains(#""level":40"#) && line.contains("room files/3.pdf") && line.contains("status(500)"))
                 #expect(try await s.state()["bandyer"]?["uploads"]?.arrayValue?.count == 1)
                 // Trashing the teleconsultation takes its remaining uploads first, then the room.
                 try await s.clearRequests()
                 #expect(try await s.call("DELETE", "/teleconsultation/\(id)").status == 204)
-                let order = try await s.requests(service: "bandyer").map { $0["path"]?.stringValue ?? "" }
-                #expect(order.first == "/room/\(room)/upload/list" && order.last == "/room/delete/\(room)" && order.count == 3, "\(order)")
+                let order = try await s.requests(service: "bandyer").map { "\($0["method"]?.stringValue ?? "") \($0["path"]?.stringValue ?? "")" }
+                let list = d.listUploads(room), delete = d.deleteRoom(room)
+                #expect(order.first == "\(list.method) \(list.path)" && order.last == "\(delete.method) \(delete.path)" && order.count == 3, "\(order)")
                 #expect(try await s.state()["bandyer"]?["uploads"]?.arrayValue?.isEmpty == true)
                 // No room yet: nothing to list.
                 let waiting = try await s.create(auth0 ? [#"{"userExternalId":"dr-who"}"#] : [doctorJSON], number: 3)
@@ -185,16 +189,16 @@ extension EndToEnd {
                 #expect(try await s.requests(service: "bandyer").isEmpty)
                 // A listing that fails is the caller's 502.
                 let other = try await s.begun(auth0: auth0)
-                try await s.fault(#"{"service":"bandyer","path":"/upload/list","status":503,"times":1}"#)
+                try await s.fault("{\(d.fault(d.listUploads(try await s.rooms().last?["room_id"]?.stringValue ?? ""))),\"status\":503,\"times\":1}")
                 #expect(try await s.call("DELETE", "/teleconsultation/\(other)/uploads", headers: ["miauserid": "dr-who"]).status == 502)
             }
         }
 
-        @Test(arguments: [false, true])
-        func settingsAreForPlusCallersAndUploadsAreJPEGsUpToTheirOwnLimit(_ auth0: Bool) async throws {
+        @Test(arguments: [false, true], Dialect.allCases)
+        func settingsAreForPlusCallersAndUploadsAreJPEGsUpToTheirOwnLimit(_ auth0: Bool, _ d: Dialect) async throws {
             var env = ["MAX_UPLOAD_BYTES": String(3 << 20)]
             if auth0 { env.merge(Self.auth0Env) { a, _ in a } }
-            try await withStack("settings-\(auth0)", auth0: auth0, env: env) { s in
+            try await withStack("settings-\(auth0)", auth0: auth0, env: env, dialect: d) { s in
                 _ = try await s.begun(auth0: auth0, number: 3)
                 let form = ["content-type": "multipart/form-data; boundary=tcbBoundary42"]
                 // Larger than the general 1 MiB, within MAX_UPLOAD_BYTES: only this route takes it.
@@ -204,7 +208,7 @@ extension EndToEnd {
                 #expect(uploaded.status == 200, "\(uploaded.text)")
                 let alias = try #require(uploaded.json?["virtual_background"]?["background_alias"]?.stringValue)
                 #expect(uploaded.json?["virtual_background"]?.objectValue?.keys == ["background_alias", "url", "creation_date"])
-                let sent = try #require(try await s.requests(service: "bandyer", path: "/company/virtual-background").first)
+                let sent = try #require(try await s.requests(d.virtualBackground).first)
                 #expect(sent["headers"]?["content-type"]?.stringValue?.hasPrefix("multipart/form-data; boundary=") == true)
                 #expect(sent["headers"]?["apikey"] == .string(Stack.key))
                 let tooBig = try await http("POST", s.base + "/credentials", headers: ["content-type": "application/json", "miauserid": "dr-who"],
@@ -227,6 +231,7 @@ extension EndToEnd {
                 #expect(try await s.requests(service: "bandyer").isEmpty)
                 // The stored background becomes the company's default.
                 let updated = try await s.call("PATCH", "/settings/update", body: #"{"background_alias":"\#(alias)"}"#, headers: ["miauserid": "dr-who"])
+                #expect(try await s.requests(d.companyUpdate).count == 1)
                 #expect(updated.status == 200 && updated.json?["company"]?["default_background"]?["alias"]?.stringValue == alias, "\(updated.text)")
                 #expect(updated.json?["company"]?.objectValue?.keys == ["name", "default_language", "default_background", "end_call_redirect_url",
                                                                         "user_details_provider_url", "end_call_redirect_timeout_ms"])

@@ -28,7 +28,8 @@ extension EndToEnd {
             #expect(installed == 0, "\(log)")
             let files = try run("/usr/bin/dpkg", ["-L", Self.package]).1.split(separator: "\n").map(String.init)
             for path in ["/usr/bin/teleconsultation-backend", "/lib/systemd/system/teleconsultation-backend.service",
-                         "/lib/systemd/system/teleconsultation-backend.socket", "/etc/teleconsultation-backend/env",
+                         "/lib/systemd/system/teleconsultation-backend.socket", "/lib/systemd/system/teleconsultation-backend-sweep.service",
+                         "/lib/systemd/system/teleconsultation-backend-sweep.timer", "/etc/teleconsultation-backend/env",
                          "/etc/teleconsultation-backend/config.json", "/etc/nginx/conf.d/teleconsultation-backend.conf.disabled",
                          "/usr/share/doc/teleconsultation-backend/nginx-behind-gateway.conf", "/usr/share/man/man8/teleconsultation-backend.8.gz"] {
                 #expect(files.contains(path), "\(path) is not in the package")

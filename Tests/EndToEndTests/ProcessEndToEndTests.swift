@@ -144,12 +144,14 @@ extension EndToEnd {
 
         @Test func systemdUnitsVerifyCleanly() throws {
             let dir = tempDir("systemd")
-            for name in ["teleconsultation-backend.socket", "teleconsultation-backend.service"] {
+            let names = ["teleconsultation-backend.socket", "teleconsultation-backend.service",
+                         "teleconsultation-backend-sweep.service", "teleconsultation-backend-sweep.timer"]
+            for name in names {
                 var text = try String(contentsOfFile: Paths.root + "/deploy/systemd/" + name, encoding: .utf8)
                 text = text.replacingOccurrences(of: "/usr/bin/teleconsultation-backend", with: Paths.app)
                 try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
             }
-            let (code, output) = try run("/usr/bin/systemd-analyze", ["verify", dir + "/teleconsultation-backend.socket", dir + "/teleconsultation-backend.service"])
+            let (code, output) = try run("/usr/bin/systemd-analyze", ["verify"] + names.map { dir + "/" + $0 })
             #expect(code == 0)
             #expect(output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "systemd-analyze verify: \(output)")
         }

@@ -134,16 +134,17 @@ extension EndToEnd {
             }
         }
 
-        @Test func aRoomWithoutLinksIsDeletedOrReportedNeverLeftSilently() async throws {
-            try await withStack("no-links") { s in
-                try await s.fault(#"{"service":"bandyer","path":"/room/create","strip":["user_urls"],"times":1}"#)
+        @Test(arguments: Dialect.allCases)
+        func aRoomWithoutLinksIsDeletedOrReportedNeverLeftSilently(_ d: Dialect) async throws {
+            try await withStack("no-links", dialect: d) { s in
+                try await s.fault("{\(d.fault(d.createRoom)),\"strip\":[\"\(d.linksKey)\"],\"times\":1}")
                 let r = try await s.call("POST", "/teleconsultation", body: #"{"participants":{"number":2,"data":[\#(doctorJSON),\#(patientJSON)]},"start_date":"\#(iso(60))","end_date":"\#(iso(600))"}"#)
                 #expect(r.status == 502 && r.json?["statusCode"] == 502)
-                #expect(try await s.requests(service: "bandyer", path: "/room/delete").count == 1)
+                #expect(try await s.requests(d.deleteRoom()).count == 1)
                 #expect(try await s.rooms().isEmpty)
                 #expect(try await s.teleconsultations().isEmpty)
                 // When that deletion fails too, the room id is logged at error level.
-                try await s.fault(#"{"service":"bandyer","path":"/room/create","strip":["user_urls"],"times":1}"#)
+                try await s.fault("{\(d.fault(d.createRoom)),\"strip\":[\"\(d.linksKey)\"],\"times\":1}")
                 try await s.fault(#"{"service":"bandyer","method":"DELETE","status":503,"times":1}"#)
                 _ = try await s.call("POST", "/teleconsultation", body: #"{"participants":{"number":2,"data":[\#(doctorJSON),\#(patientJSON)]},"start_date":"\#(iso(60))","end_date":"\#(iso(600))"}"#)
                 let leaked = try #require(try await s.rooms().first?["room_id"]?.stringValue)

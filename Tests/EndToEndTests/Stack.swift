@@ -110,6 +110,37 @@ func http(_ method: String, _ url: String, headers: [String: String] = [:], body
     return HTTPAnswer(status: r.statusCode, headers: h, body: Array(data))
 }
 
+/// Which dialect of the provider's API the app speaks (chosen, as in production, by the
+/// path of BANDYER_BASE_URL), and where each provider call shows up in the stand-in's log.
+enum Dialect: String, CaseIterable, Sendable, CustomStringConvertible {
+    case v1, v2
+
+    var description: String { rawValue }
+    /// BANDYER_BASE_URL's path on the stand-in.
+    var bandyerBase: String { self == .v1 ? "/bandyer" : "/bandyer/v2" }
+
+    /// A provider call: its method and (the start of) its path after `/bandyer`.
+    struct Call: Sendable {
+        let method: String
+        let path: String
+    }
+
+    var createUser: Call { self == .v1 ? Call(method: "POST", path: "/user/create") : Call(method: "POST", path: "/v2/users") }
+    var createRoom: Call { self == .v1 ? Call(method: "POST", path: "/room/create") : Call(method: "POST", path: "/v2/rooms") }
+    func deleteRoom(_ id: String = "") -> Call { self == .v1 ? Call(method: "DELETE", path: "/room/delete/\(id)") : Call(method: "DELETE", path: "/v2/rooms/\(id)") }
+    func roomInfo(_ id: String = "") -> Call { self == .v1 ? Call(method: "GET", path: "/room/info/\(id)") : Call(method: "GET", path: "/v2/rooms/\(id)") }
+    var sdkCredentials: Call { Call(method: "POST", path: self == .v1 ? "/sdk/credentials" : "/v2/sdk/credentials") }
+    func listUploads(_ room: String) -> Call { self == .v1 ? Call(method: "GET", path: "/room/\(room)/upload/list") : Call(method: "GET", path: "/v2/uploads") }
+    func deleteUpload(_ encodedKey: String = "") -> Call { Call(method: "DELETE", path: (self == .v1 ? "/upload/" : "/v2/uploads/") + encodedKey) }
+    var virtualBackground: Call { Call(method: "POST", path: self == .v1 ? "/company/virtual-background" : "/v2/company/virtual-background") }
+    var companyUpdate: Call { self == .v1 ? Call(method: "POST", path: "/company/update") : Call(method: "PUT", path: "/v2/company") }
+    /// Where a room answer carries its links.
+    var linksKey: String { self == .v1 ? "user_urls" : "participants" }
+
+    /// The fields of a fault that matches `call`.
+    func fault(_ call: Call) -> String { #""service":"bandyer","method":"\#(call.method)","path":"\#(call.path)""# }
+}
+
 /// Which shipped nginx file is in front.
 enum NginxProfile: Sendable, Equatable, CustomStringConvertible {
     /// deploy/nginx.conf: identity from auth0-client through the app's identity route.
@@ -163,10 +194,12 @@ final class Stack: @unchecked Sendable {
 
     /// The app binary the stack runs (the build's, or an installed one).
     let appPath: String
+    let dialect: Dialect
 
     init(name: String, auth0: Bool = false, env: [String: String] = [:], instances: Int = 1, holdSocket: Bool = false,
-         profile: NginxProfile = .gateway, appPath: String = Paths.app) throws {
+         profile: NginxProfile = .gateway, appPath: String = Paths.app, dialect: Dialect = .v1) throws {
         self.appPath = appPath
+        self.dialect = dialect
         self.instances = instances
         self.profile = profile
         dir = tempDir(name)
@@ -181,7 +214,7 @@ final class Stack: @unchecked Sendable {
         else { throw StackError("emulator did not start: \(emulator.stderr)") }
         emulatorURL = "http://127.0.0.1:\(emulatorPort)"
         socketPath = dir + "/app.sock"
-        appEnv = ["BANDYER_API_SECRET_KEY": Self.key, "BANDYER_BASE_URL": "\(emulatorURL)/bandyer",
+        appEnv = ["BANDYER_API_SECRET_KEY": Self.key, "BANDYER_BASE_URL": emulatorURL + dialect.bandyerBase,
                   "CRUD_SERVICE_URL": "\(emulatorURL)/crud", "LOG_LEVEL": "info", "UPSTREAM_TIMEOUT_MS": "2000"]
         if auth0 { appEnv["AUTH_SERVICE"] = "\(emulatorURL)/auth0" }
         if profile.isEdge && !auth0 { appEnv["IDENTITY_SERVICE"] = "\(emulatorURL)/auth0" }
@@ -293,6 +326,13 @@ final class Stack: @unchecked Sendable {
         #expect(r.status == 200, "fewer requests reached the stand-in: \(r.text)")
     }
 
+    /// What the provider received of one kind of call.
+    func requests(_ call: Dialect.Call) async throws -> [JSONValue] {
+        try await requests().filter {
+            $0["service"] == "bandyer" && $0["method"]?.stringValue == call.method && $0["path"]?.stringValue?.hasPrefix(call.path) == true
+        }
+    }
+
     func teleconsultations() async throws -> [JSONValue] { try await state()["crud"]?["teleconsultations"]?.arrayValue ?? [] }
     func rooms() async throws -> [JSONValue] { try await state()["bandyer"]?["rooms"]?.arrayValue ?? [] }
 }
@@ -304,8 +344,10 @@ struct StackError: Error, CustomStringConvertible {
 
 /// Runs `body` with a fresh stack, stopping it whatever happens.
 func withStack<T>(_ name: String, auth0: Bool = false, env: [String: String] = [:], instances: Int = 1, holdSocket: Bool = false,
-                  profile: NginxProfile = .gateway, appPath: String = Paths.app, _ body: (Stack) async throws -> T) async throws -> T {
-    let stack = try Stack(name: name, auth0: auth0, env: env, instances: instances, holdSocket: holdSocket, profile: profile, appPath: appPath)
+                  profile: NginxProfile = .gateway, appPath: String = Paths.app, dialect: Dialect = .v1,
+                  _ body: (Stack) async throws -> T) async throws -> T {
+    let stack = try Stack(name: name, auth0: auth0, env: env, instances: instances, holdSocket: holdSocket, profile: profile,
+                          appPath: appPath, dialect: dialect)
     do {
         let v = try await body(stack)
         stack.stop()

@@ -92,6 +92,16 @@ import Testing
         }
     }
 
+    @Test func theProviderDialectFollowsTheBaseURLUnlessSet() throws {
+        #expect(try load([:]).bandyerAPIVersion == .v1)
+        #expect(try load(["BANDYER_BASE_URL": "https://api.sandbox.eu.bandyer.com/v2"]).bandyerAPIVersion == .v2)
+        #expect(try load(["BANDYER_BASE_URL": "https://api.sandbox.eu.bandyer.com/v2/"]).bandyerAPIVersion == .v2)
+        #expect(try load(["BANDYER_BASE_URL": "https://x/v2", "BANDYER_API_VERSION": "v1"]).bandyerAPIVersion == .v1)
+        #expect(try load(["BANDYER_API_VERSION": "v2"]).bandyerAPIVersion == .v2)
+        #expect(failure(["BANDYER_API_VERSION": "v3"])?.key == "BANDYER_API_VERSION")
+        #expect(try load([:]).sweepGraceMilliseconds == 3_600_000)
+    }
+
     @Test func theLaterRoutesSettings() throws {
         let c = try load([:])
         #expect(!c.deleteUploads && c.maxUploadBytes == 10_485_760 && c.recordingType == .none && c.customIdUsersEndpoint == nil)

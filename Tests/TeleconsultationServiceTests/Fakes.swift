@@ -100,6 +100,43 @@ final class InMemoryStore: TeleconsultationStore, @unchecked Sendable {
         }
     }
 
+    // MARK: the sweep's view
+
+    func trashedWithRoom(skip: Int, limit: Int, context: UpstreamContext) async throws -> [(teleconsultationId: String, roomId: String)] {
+        lock.withLock {
+            teleconsultations.values.filter { states[$0.id] == .trashed && $0.bandyerRoomId != nil }
+                .sorted { $0.id < $1.id }.dropFirst(skip).prefix(limit).map { ($0.id, $0.bandyerRoomId ?? "") }
+        }
+    }
+
+    func releaseRoom(teleconsultationId: String, roomId: String, context: UpstreamContext) async throws -> Bool {
+        lock.withLock {
+            guard states[teleconsultationId] == .trashed, teleconsultations[teleconsultationId]?.bandyerRoomId == roomId else { return false }
+            teleconsultations[teleconsultationId]?.bandyerRoomId = nil
+            return true
+        }
+    }
+
+    func restoreRoom(teleconsultationId: String, roomId: String, context: UpstreamContext) async throws {
+        lock.withLock {
+            if states[teleconsultationId] == .trashed, teleconsultations[teleconsultationId]?.bandyerRoomId == nil {
+                teleconsultations[teleconsultationId]?.bandyerRoomId = roomId
+            }
+        }
+    }
+
+    func referencedRooms(_ roomIds: [String], context: UpstreamContext) async throws -> Set<String> {
+        lock.withLock { Set(teleconsultations.values.compactMap(\.bandyerRoomId)).intersection(roomIds) }
+    }
+
+    /// Stores a teleconsultation in any state, as it is.
+    func seed(_ t: Teleconsultation, state: State) {
+        lock.withLock {
+            teleconsultations[t.id] = t
+            states[t.id] = state
+        }
+    }
+
     /// A visible teleconsultation.
     func document(_ id: String) -> Teleconsultation? {
         lock.withLock { states[id] == .published ? teleconsultations[id] : nil }
@@ -139,9 +176,32 @@ final class FakeVideo: VideoProvider, @unchecked Sendable {
         }
     }
 
-    func deleteRoom(id: String, context: UpstreamContext) async throws {
-        if failRoomDeletion { throw UpstreamError(upstream: "bandyer", operation: "delete room", kind: .status(500)) }
-        lock.withLock { rooms[id] = nil; deleted.append(id) }
+    @discardableResult
+    func deleteRoom(id: String, context: UpstreamContext) async throws -> Bool {
+        if failRoomDeletion || failingRooms.contains(id) { throw UpstreamError(upstream: "bandyer", operation: "delete room", kind: .status(500)) }
+        return lock.withLock {
+            let existed = rooms[id] != nil || created[id] != nil
+            rooms[id] = nil
+            created[id] = nil
+            deleted.append(id)
+            return existed
+        }
+    }
+
+    /// Rooms the provider lists (with their creation time); nil: a dialect that cannot list.
+    var created: [String: Timestamp] = [:]
+    var canList = true
+    var failingRooms: Set<String> = []
+
+    func rooms(offset: Int, limit: Int, context: UpstreamContext) async throws -> ProviderRoomsPage? {
+        guard canList else { return nil }
+        return lock.withLock {
+            let all = created.sorted { $0.key < $1.key }
+            // Pages of at most 2, to walk several.
+            let page = all.dropFirst(offset).prefix(min(limit, 2))
+            return ProviderRoomsPage(rooms: page.map { ProviderRoom(id: $0.key, createdAt: $0.value) },
+                                     nextOffset: offset + page.count < all.count ? offset + page.count : nil)
+        }
     }
 
     var details: [String: RoomDetails] = [:]

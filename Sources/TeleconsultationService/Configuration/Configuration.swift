@@ -26,6 +26,11 @@ public struct Configuration: Sendable {
         }
     }
 
+    /// The dialect of the provider's REST API.
+    public enum ProviderAPIVersion: String, Sendable, CaseIterable {
+        case v1, v2
+    }
+
     public struct Timeouts: Sendable, Equatable {
         public var crud: Duration
         public var bandyer: Duration
@@ -45,6 +50,8 @@ public struct Configuration: Sendable {
     // Upstreams
     public var bandyerAPISecretKey: String
     public var bandyerBaseURL: String
+    /// `BANDYER_API_VERSION`; by default v2 when the base URL's path ends in `/v2`.
+    public var bandyerAPIVersion: ProviderAPIVersion
     public var crudServiceURL: String
     public var teleconsultationsCRUDName: String
     public var userIdMapCRUDName: String
@@ -72,6 +79,8 @@ public struct Configuration: Sendable {
     public var deleteUploads: Bool
     /// `DEFAULT_RECORDING_TYPE`: how new rooms record their calls.
     public var recordingType: RecordingType
+    /// `SWEEP_GRACE_MS`: how old a room no teleconsultation points to must be before the sweep deletes it.
+    public var sweepGraceMilliseconds: Int
     /// `CUSTOM_ID_USERS_API_ENDPOINT` (auth0 mode), with the config file's `customUserId`.
     public var customIdUsersEndpoint: String?
     public var customUserId: CustomUserIdFields?
@@ -173,6 +182,15 @@ extension Configuration {
         var warnings: [String] = []
         let key = try required("BANDYER_API_SECRET_KEY")
         let bandyerBase = try url("BANDYER_BASE_URL", try required("BANDYER_BASE_URL"))
+        let apiVersion: ProviderAPIVersion
+        if let v = string("BANDYER_API_VERSION") {
+            guard let parsed = ProviderAPIVersion(rawValue: v) else {
+                throw ConfigurationError(key: "BANDYER_API_VERSION", reason: "must be v1 or v2, got \"\(v)\"")
+            }
+            apiVersion = parsed
+        } else {
+            apiVersion = (URL(string: bandyerBase)?.path ?? "").hasSuffix("/v2") ? .v2 : .v1
+        }
         let crudURL = try url("CRUD_SERVICE_URL", string("CRUD_SERVICE_URL") ?? "http://crud-service")
         var authURL: String?
         if let auth = string("AUTH_SERVICE") {
@@ -260,7 +278,7 @@ extension Configuration {
 
         let socket = string("FCGI_SOCKET")
         var configuration = Configuration(
-            bandyerAPISecretKey: key, bandyerBaseURL: bandyerBase, crudServiceURL: crudURL,
+            bandyerAPISecretKey: key, bandyerBaseURL: bandyerBase, bandyerAPIVersion: apiVersion, crudServiceURL: crudURL,
             teleconsultationsCRUDName: try crudName("TELECONSULTATIONS_CRUD_NAME", default: "teleconsultations"),
             userIdMapCRUDName: try crudName("USER_ID_MAP_CRUD_NAME", default: "teleconsultation-users"),
             authServiceURL: authURL, identityServiceURL: identityURL, defaultClientType: string("DEFAULT_CLIENT_TYPE"), clientTypeHeaderKey: clientTypeHeader,
@@ -271,6 +289,7 @@ extension Configuration {
             userIdHeaderKey: userIdHeader, basePath: basePath, privileges: file.privileges,
             userIdPathInRequest: steps, groupsWithBackgroundList: file.groupsWithBackgroundList,
             deleteUploads: try bool("TELECONSULTATION_DELETE_UPLOADS", default: false), recordingType: recording,
+            sweepGraceMilliseconds: try integer("SWEEP_GRACE_MS", default: 3_600_000, min: 0),
             customIdUsersEndpoint: customEndpoint, customUserId: file.customUserId, logLevel: level, socket: socket, socketGroup: string("FCGI_SOCKET_GROUP") ?? "www-data",
             maxBodyBytes: try integer("MAX_BODY_BYTES", default: 1 << 20, min: 1, max: 64 << 20),
             maxUploadBytes: try integer("MAX_UPLOAD_BYTES", default: 10 << 20, min: 1, max: 64 << 20),
@@ -289,7 +308,8 @@ extension Configuration {
         "SHUTDOWN_TIMEOUT_MS", "LOG_LEVEL", "BASE_PATH", "USERID_HEADER_KEY", "TELECONSULTATION_SERVICE_CONFIG_PATH",
         "UNLIMITED_TELECONSULTATION", "LIVE_TELECONSULTATION", "IMMUTABLE_PERIOD_MS", "FCGI_SOCKET", "FCGI_SOCKET_GROUP",
         "MAX_BODY_BYTES", "MAX_IN_FLIGHT", "FCGI_IO_TIMEOUT_MS", "FCGI_READER_THREADS", "MAX_UPLOAD_BYTES",
-        "TELECONSULTATION_DELETE_UPLOADS", "DEFAULT_RECORDING_TYPE", "CUSTOM_ID_USERS_API_ENDPOINT",
+        "TELECONSULTATION_DELETE_UPLOADS", "DEFAULT_RECORDING_TYPE", "CUSTOM_ID_USERS_API_ENDPOINT", "BANDYER_API_VERSION",
+        "SWEEP_GRACE_MS",
     ]
     /// An empty list is a meaningful value.
     static let keysThatMayBeEmpty: Set<String> = ["ADDITIONAL_HEADERS_TO_PROXY"]
