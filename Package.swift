@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/vapor/multipart-kit", exact: "4.7.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
     ],
     targets: [
         // libfcgi (Debian libfcgi-dev) as a Swift module.
@@ -27,10 +28,15 @@ let package = Package(
         .target(name: "Responder", dependencies: [
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
-        // FastCGI transport over libfcgi: accept thread, params -> Request, response writer.
+        // FastCGI transport: a swift-service-lifecycle service on SwiftNIO (records framed with
+        // libfcgi's protocol definitions), params -> Request, response writer.
         .target(name: "FastCGI", dependencies: [
             "CFastCGI", "Responder",
+            .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // Values and pure rules, no I/O, time passed in.
         .target(name: "TeleconsultationDomain", dependencies: ["StrictJSON"]),
@@ -65,6 +71,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // Local stand-ins for CRUD, Bandyer and auth0-client (run stack and end-to-end tests).
         .executableTarget(name: "UpstreamEmulator", dependencies: [
@@ -73,7 +80,11 @@ let package = Package(
             .product(name: "MultipartKit", package: "multipart-kit"),
         ]),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
-        .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "Responder"]),
+        .testTarget(name: "FastCGITests", dependencies: [
+            "FastCGI", "Responder",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ]),
         .testTarget(name: "TeleconsultationDomainTests", dependencies: ["TeleconsultationDomain", "StrictJSON"]),
         .testTarget(name: "TeleconsultationServiceTests", dependencies: [
             "TeleconsultationService", "TeleconsultationDomain", "TeleconsultationPorts", "Responder", "StrictJSON",

@@ -1,9 +1,9 @@
-import CFastCGI
-import Foundation
-import Glibc
 import HTTPTypes
 import Logging
+import NIOCore
+import NIOPosix
 import Responder
+import ServiceLifecycle
 import Synchronization
 
 /// Limits of the FastCGI transport.
@@ -13,12 +13,13 @@ public struct FastCGIServerConfiguration: Sendable {
     /// The largest body for one request, from its head (a route may take more than
     /// `maxBodyBytes`); nil: `maxBodyBytes` for every request.
     public var bodyLimit: (@Sendable (HTTPRequest) -> Int)?
-    /// Requests accepted but not yet answered; past this, new connections wait in the kernel backlog.
+    /// Connections served at once; past this, new ones wait in the kernel backlog.
     public var maxInFlight: Int = 1024
-    /// Deadline for a peer to deliver params and body (and to take the response).
+    /// Deadline for a peer to deliver a request (and to take the response).
     public var ioTimeoutMilliseconds: Int = 5_000
-    /// Threads that read requests off accepted connections. A stalled peer pins one for at most the deadline.
-    public var readerThreads: Int = 4
+    /// How long a kept connection (FCGI_KEEP_CONN) may wait for its next request: longer than
+    /// the web server keeps idle connections, so it is always the one that closes them.
+    public var idleTimeoutMilliseconds: Int = 75_000
 
     public init() {}
 }
@@ -35,331 +36,255 @@ public protocol TransportFailureResponder: Sendable {
     func respond(to failure: TransportFailure, head: HTTPRequest?) async -> Response
 }
 
-/// A FastCGI responder server on libfcgi.
+/// The FastCGI responder server, a service of swift-service-lifecycle.
 ///
-/// One thread accepts connections (poll on the listening socket and a wake pipe, so
-/// stopping never needs signals nor `shutdown()` of a socket that systemd shares with the
-/// next instance). Reader threads let libfcgi parse params and read the body under a
-/// deadline; each request then runs in its own task, which writes the response and
-/// finishes the request.
-public final class FastCGIServer: Sendable {
+/// It adopts a listening socket (made by `ListenSocket` or handed over by systemd) on
+/// SwiftNIO's event loops; each connection is served by a child task of one task group, which
+/// reads its requests, asks the responder and writes the answers. On graceful shutdown it
+/// stops accepting, closes idle kept connections and lets the requests in flight finish: the
+/// group is awaited. If the service group's shutdown deadline cancels it first, the requests
+/// still in flight are logged and abandoned (their connections closed unanswered): `run()`
+/// throws `AbandonedRequests`, and `abandonedRequests` names them.
+public final class FastCGIServer: Service {
     private let listenFD: Int32
     private let configuration: FastCGIServerConfiguration
     private let responder: any Responder
     private let failureResponder: any TransportFailureResponder
     private let logger: Logger
-    private let wakePipe: (read: Int32, write: Int32)
-    private let state = Mutex(State())
-    private let queue = ConnectionQueue()
-    private let slots: DispatchSemaphore
-    private let acceptExited = DispatchSemaphore(value: 0)
+    private let onGracefulShutdown: @Sendable () -> Void
+    private let inFlight = InFlightRequests()
+    private let connections = OpenConnections()
+    private let abandoned = AbandonedList()
 
-    private struct State {
-        var stopping = false
-        /// Connections accepted and not yet answered (queued, being read, or in a task).
-        var inFlight = 0
-        /// Requests handed to a task (nil: a malformed one), for the shutdown report.
-        var active: [UInt64: HTTPRequest?] = [:]
-        var nextId: UInt64 = 0
+    /// The requests the drain deadline abandoned (the service group does not pass on an error
+    /// thrown while it cancels, so the caller asks).
+    public var abandonedRequests: [String] { abandoned.requests }
+
+    /// The drain deadline passed with requests still in flight.
+    public struct AbandonedRequests: Error, CustomStringConvertible {
+        public let requests: [String]
+        public var description: String { "\(requests.count) request(s) abandoned at shutdown" }
     }
 
-    public init(
-        listenFD: Int32, configuration: FastCGIServerConfiguration, responder: any Responder,
-        failureResponder: any TransportFailureResponder, logger: Logger
-    ) {
+    /// `onGracefulShutdown`: called once when shutdown begins (readiness turns 503).
+    public init(listenFD: Int32, configuration: FastCGIServerConfiguration, responder: any Responder,
+                failureResponder: any TransportFailureResponder, logger: Logger, onGracefulShutdown: @escaping @Sendable () -> Void = {}) {
         self.listenFD = listenFD
         self.configuration = configuration
         self.responder = responder
         self.failureResponder = failureResponder
         self.logger = logger
-        self.slots = DispatchSemaphore(value: max(1, configuration.maxInFlight))
-        var fds: [Int32] = [0, 0]
-        _ = pipe(&fds)
-        for fd in fds {
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        }
-        self.wakePipe = (fds[0], fds[1])
+        self.onGracefulShutdown = onGracefulShutdown
     }
 
-    /// Initialises libfcgi once per process. Lingering close defaults to 0 ms: the whole
-    /// body is read before answering, so nothing is lost by closing at once.
-    public static func initializeLibrary() {
-        setenv("LIBFCGI_OS_CLOSE_POLL_TIMEOUT", "0", 0)
-        _ = FCGX_Init()
+    public func run() async throws {
+        let maxBody = configuration.maxBodyBytes
+        let limits = FastCGIConnectionLimits(
+            bodyLimit: configuration.bodyLimit ?? { _ in maxBody }, ioTimeout: .milliseconds(Int64(configuration.ioTimeoutMilliseconds)),
+            idleTimeout: .milliseconds(Int64(configuration.idleTimeoutMilliseconds)))
+        let connections = self.connections
+        let gate = AcceptGate()
+        let server = try await ServerBootstrap(group: NIOSingletons.posixEventLoopGroup)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(AcceptCounter(gate: gate)) }
+            }
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .bind(NIOBSDSocket.Handle(listenFD)) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FastCGIRecordDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(FastCGIRequestAssembler(limits: limits))
+                    connections.opened(channel)
+                    channel.closeFuture.whenComplete { _ in connections.closed(channel) }
+                    return try NIOAsyncChannel<FastCGIRequest, FastCGIResponse>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let slots = ConnectionSlots(max(1, configuration.maxInFlight))
+        let inFlight = self.inFlight
+        let logger = self.logger
+        let abandoned = self.abandoned
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await withDiscardingTaskGroup { group in
+                    do {
+                        try await server.executeThenClose { inbound in
+                            for try await connection in inbound {
+                                // Past the limit, connections wait in the kernel backlog.
+                                await slots.acquire()
+                                group.addTask {
+                                    await self.serve(connection)
+                                    slots.release()
+                                }
+                                if gate.received() { server.channel.close(promise: nil) }
+                            }
+                        }
+                    } catch {
+                        logger.debug("accepting ended", metadata: ["error": .string(String(describing: error))])
+                    }
+                }
+            } onGracefulShutdown: {
+                self.onGracefulShutdown()
+                logger.info("shutting down", metadata: ["inFlight": .stringConvertible(inFlight.count)])
+                // Stop accepting: no accept() any more (what waits in the kernel backlog is for the
+                // next instance: the socket stays with whoever handed it over); the connections
+                // accepted already are served, and then the listening channel closes.
+                let channel = server.channel
+                channel.eventLoop.execute {
+                    _ = channel.setOption(ChannelOptions.autoRead, value: false)
+                    if gate.stop() { channel.close(promise: nil) }
+                    // One that never reaches the loop (its setup failed) does not hold the stop up.
+                    channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
+                }
+                connections.quiesce()
+            }
+        } onCancel: {
+            let names = inFlight.snapshot()
+            abandoned.record(names)
+            if !names.isEmpty {
+                logger.error("shutdown timeout: abandoning requests in flight", metadata: [
+                    "abandoned": .stringConvertible(names.count), "requests": .array(names.map { .string($0) }),
+                ])
+            }
+        }
+        let left = abandoned.requests
+        if !left.isEmpty { throw AbandonedRequests(requests: left) }
     }
 
-    /// Requests accepted and not yet answered.
-    public var inFlight: Int { state.withLock { $0.inFlight } }
-
-    /// Starts the accept thread and the reader threads; returns at once.
-    public func start() {
-        let acceptThread = Thread { [self] in acceptLoop() }
-        acceptThread.name = "fcgi-accept"
-        acceptThread.start()
-        for i in 0..<max(1, configuration.readerThreads) {
-            let reader = Thread { [self] in readerLoop() }
-            reader.name = "fcgi-reader-\(i)"
-            reader.start()
+    /// One connection: its requests in turn, answered; closed when the peer or the request says so.
+    private func serve(_ connection: NIOAsyncChannel<FastCGIRequest, FastCGIResponse>) async {
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                for try await request in inbound {
+                    let token = inFlight.started(request.head)
+                    let response = await respond(to: request)
+                    inFlight.finished(token)
+                    // Abandoned at the drain deadline: no answer (the web server sees the close).
+                    if Task.isCancelled { return }
+                    try await outbound.write(FastCGIResponse(requestId: request.requestId, keepConnection: request.keepConnection,
+                                                             cgi: FastCGIResponseWriter.serialize(response)))
+                }
+            }
+        } catch {
+            logger.debug("connection ended", metadata: ["error": .string(String(describing: error))])
         }
     }
 
-    /// Stops accepting, lets the requests in flight finish, and returns those still
-    /// unfinished when `timeout` ran out ("METHOD URI", or "connection being read"); empty
-    /// means a clean drain.
-    public func shutdown(timeout: Duration) -> [String] {
-        state.withLock { $0.stopping = true }
-        var byte: UInt8 = 1
-        _ = write(wakePipe.write, &byte, 1)
-        acceptExited.wait()
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if inFlight == 0 { break }
-            usleep(5_000)
+    private func respond(to request: FastCGIRequest) async -> Response {
+        switch request.head {
+        case .success(let head):
+            if let limit = request.bodyTooLarge { return await failureResponder.respond(to: .bodyTooLarge(limit: limit), head: head) }
+            return await responder.respond(to: Request(head: head, body: request.body))
+        case .failure(let error):
+            return await failureResponder.respond(to: .malformedRequest("\(error)"), head: nil)
         }
-        queue.close()
+    }
+}
+
+/// Requests being answered, for the shutdown report (method and path only: a query string
+/// may carry what logs must not).
+final class InFlightRequests: Sendable {
+    private let state = Mutex<(next: UInt64, active: [UInt64: String])>((0, [:]))
+
+    func started(_ head: Result<HTTPRequest, FastCGIRequestMapper.MappingError>) -> UInt64 {
+        let name = (try? head.get()).map { "\($0.method.rawValue) \(($0.path ?? "/").prefix { $0 != "?" })" } ?? "malformed request"
         return state.withLock { s in
-            // Method and path only: a query string may carry what logs must not.
-            let named = s.active.sorted { $0.key < $1.key }.map { _, head in
-                head.map { "\($0.method.rawValue) \(($0.path ?? "/").prefix { $0 != "?" })" } ?? "malformed request"
-            }
-            return named + Array(repeating: "connection being read", count: max(0, s.inFlight - named.count))
+            s.next += 1
+            s.active[s.next] = name
+            return s.next
         }
     }
 
-    // MARK: accept
+    func finished(_ token: UInt64) { _ = state.withLock { $0.active.removeValue(forKey: token) } }
+    var count: Int { state.withLock { $0.active.count } }
+    func snapshot() -> [String] { state.withLock { s in s.active.sorted { $0.key < $1.key }.map(\.value) } }
+}
 
-    private func acceptLoop() {
-        defer { acceptExited.signal() }
-        var peekBuffer = [UInt8](repeating: 0, count: Self.peekBytes)
-        var fds = [pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0)]
-        while true {
-            // A free slot first, so that overload waits in the kernel backlog.
-            while slots.wait(timeout: .now() + .milliseconds(100)) == .timedOut {
-                if state.withLock({ $0.stopping }) { return }
-            }
-            var gotConnection = false
-            while !gotConnection {
-                if state.withLock({ $0.stopping }) { slots.signal(); return }
-                fds[0].revents = 0; fds[1].revents = 0
-                let rc = poll(&fds, 2, -1)
-                if rc < 0 {
-                    if errno == EINTR { continue }
-                    logger.critical("poll on the listening socket failed", metadata: ["errno": "\(errno)"])
-                    slots.signal(); return
-                }
-                if fds[1].revents != 0 { slots.signal(); return }
-                if fds[0].revents == 0 { continue }
-                let fd = accept(listenFD, nil, nil)
-                if fd < 0 {
-                    // EAGAIN: another instance on the same socket took it. Others are transient.
-                    if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
-                        logger.warning("accept failed", metadata: ["errno": "\(errno)"])
-                        usleep(1_000)
-                    }
-                    continue
-                }
-                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-                setDeadlines(fd)
-                state.withLock { $0.inFlight += 1 }
-                // nginx writes the whole request at once: when it is all buffered already,
-                // reading it here cannot block, and saves a hand-off to a reader thread.
-                if Self.holdsCompleteRequest(fd, scratch: &peekBuffer) {
-                    readRequest(on: fd)
-                } else {
-                    queue.push(fd)
-                }
-                gotConnection = true
-            }
+/// Stopping without losing a connection: the listening channel closes only once every
+/// connection it accepted has reached the accept loop (one dropped on the way would be reset).
+final class AcceptGate: Sendable {
+    private let state = Mutex<(accepted: Int, received: Int, stopped: Bool)>((0, 0, false))
+
+    /// The listening channel accepted one (on its event loop).
+    func accepted() { state.withLock { $0.accepted += 1 } }
+
+    /// The loop received one; true when it was the last one before the stop.
+    func received() -> Bool {
+        state.withLock { s in
+            s.received += 1
+            return s.stopped && s.received == s.accepted
         }
     }
 
-    static let peekBytes = 16 * 1024
-
-    /// Whether the socket already holds a whole FastCGI request: well-formed records up to
-    /// the empty STDIN record that ends it. Looks without consuming (MSG_PEEK) and without
-    /// waiting; anything else (not there yet, too big to peek, not FastCGI) takes the slow
-    /// path, where reads have a deadline.
-    static func holdsCompleteRequest(_ fd: Int32, scratch: inout [UInt8]) -> Bool {
-        let n = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_PEEK | MSG_DONTWAIT)) }
-        guard n > 0 else { return false }
-        return FastCGIRecords.endsRequest(scratch.prefix(n))
-    }
-
-    private func setDeadlines(_ fd: Int32) {
-        let ms = configuration.ioTimeoutMilliseconds
-        var tv = timeval(tv_sec: ms / 1000, tv_usec: (ms % 1000) * 1000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-    }
-
-    private func release(activeId: UInt64? = nil) {
-        state.withLock {
-            $0.inFlight -= 1
-            if let activeId { $0.active[activeId] = nil }
+    /// No more accepting; true when every accepted one has been received already.
+    func stop() -> Bool {
+        state.withLock { s in
+            s.stopped = true
+            return s.received == s.accepted
         }
-        slots.signal()
-    }
-
-    // MARK: read
-
-    private func readerLoop() {
-        while let fd = queue.pop() {
-            readRequest(on: fd)
-        }
-    }
-
-    private func readRequest(on fd: Int32) {
-        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
-        // No listening socket of libfcgi's own: we accepted the connection ourselves and
-        // hand it over as the request's connection, kept open so libfcgi reads from it
-        // instead of calling accept(). If the peer fails to send a valid request in time,
-        // libfcgi closes the connection and its accept() on -1 returns at once.
-        FCGX_InitRequest(request, -1, 0)
-        request.pointee.ipcFd = fd
-        request.pointee.keepConnection = 1
-        if FCGX_Accept_r(request) < 0 {
-            if request.pointee.ipcFd >= 0 { FCGX_Free(request, 1) }
-            request.deallocate()
-            release()
-            return
-        }
-        let head = Result { () throws(FastCGIRequestMapper.MappingError) in try FastCGIRequestMapper.makeHead(params: Self.params(of: request)) }
-        let declared = (try? head.get())?.headerFields[.contentLength].flatMap { Int($0) } ?? 0
-        let limit = (try? head.get()).flatMap { h in configuration.bodyLimit?(h) } ?? configuration.maxBodyBytes
-        var body: [UInt8] = []
-        let tooLarge = !readBody(request, declaredLength: declared, limit: limit, into: &body)
-        if FCGX_GetError(request.pointee.in) != 0 {
-            // The peer stalled or vanished mid-body: nobody to answer.
-            FCGX_Free(request, 1)
-            request.deallocate()
-            release()
-            return
-        }
-        // Everything is read: let libfcgi free its buffers now (they would otherwise be held
-        // through the upstream calls) and keep only the connection and the request id.
-        let connection = ResponseConnection(fd: request.pointee.ipcFd, requestId: UInt16(truncatingIfNeeded: request.pointee.requestId))
-        FCGX_Free(request, 0)
-        request.deallocate()
-        let activeId = state.withLock { s in
-            s.nextId += 1
-            s.active[s.nextId] = try? head.get()
-            return s.nextId
-        }
-        Task { [self] in
-            let response: Response
-            switch head {
-            case .success(let head):
-                if tooLarge {
-                    response = await failureResponder.respond(to: .bodyTooLarge(limit: limit), head: head)
-                } else {
-                    response = await responder.respond(to: Request(head: head, body: body))
-                }
-            case .failure(let error):
-                response = await failureResponder.respond(to: .malformedRequest("\(error)"), head: nil)
-            }
-            connection.finish(with: FastCGIResponseWriter.serialize(response))
-            release(activeId: activeId)
-        }
-    }
-
-    /// Reads the body announced by `CONTENT_LENGTH` (CGI semantics: none without it); false
-    /// when it is larger than the cap. Either way the input stream is then consumed to its end
-    /// (the empty STDIN record; bounded): a unix socket closed with unread data resets its
-    /// peer, and nginx would answer 502 instead of relaying our response.
-    private func readBody(_ request: UnsafeMutablePointer<FCGX_Request>, declaredLength: Int, limit: Int, into body: inout [UInt8]) -> Bool {
-        let fits = declaredLength <= limit
-        if declaredLength > 0 && fits {
-            body = [UInt8](unsafeUninitializedCapacity: declaredLength) { buffer, count in
-                var offset = 0
-                buffer.withMemoryRebound(to: CChar.self) { chars in
-                    while offset < declaredLength {
-                        let n = FCGX_GetStr(chars.baseAddress! + offset, Int32(declaredLength - offset), request.pointee.in)
-                        if n <= 0 { break }
-                        offset += Int(n)
-                    }
-                }
-                count = offset
-            }
-        }
-        let drainLimit = max(limit, 1) * 16
-        withUnsafeTemporaryAllocation(of: CChar.self, capacity: fits ? 512 : 64 * 1024) { sink in
-            var drained = 0
-            while drained <= drainLimit {
-                let n = FCGX_GetStr(sink.baseAddress, Int32(sink.count), request.pointee.in)
-                if n <= 0 { break }
-                drained += Int(n)
-            }
-        }
-        return fits
-    }
-
-    /// Copies the params the mapping uses (`HTTP_*` and a few CGI variables): libfcgi frees
-    /// them with the request. The others (DOCUMENT_ROOT, SERVER_SOFTWARE, …) are skipped
-    /// without building a String.
-    static func params(of request: UnsafeMutablePointer<FCGX_Request>) -> [(name: String, value: String)] {
-        var result: [(name: String, value: String)] = []
-        result.reserveCapacity(16)
-        guard var p = request.pointee.envp else { return result }
-        while let entry = p.pointee {
-            let length = strlen(entry)
-            entry.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
-                let buffer = UnsafeBufferPointer(start: bytes, count: length)
-                guard let eq = buffer.firstIndex(of: UInt8(ascii: "=")) else { return }
-                let name = UnsafeBufferPointer(rebasing: buffer[..<eq])
-                guard FastCGIRequestMapper.isMapped(name) else { return }
-                result.append((String(decoding: name, as: UTF8.self), String(decoding: buffer[(eq + 1)...], as: UTF8.self)))
-            }
-            p += 1
-        }
-        return result
     }
 }
 
-/// The connection of a request that has been read, crossing into the task that answers it:
-/// the descriptor and the request id, nothing of libfcgi's. Exactly one task owns it.
-struct ResponseConnection: Sendable {
-    let fd: Int32
-    let requestId: UInt16
+/// On the listening channel: counts what it accepts.
+final class AcceptCounter: ChannelInboundHandler, Sendable {
+    typealias InboundIn = any Channel
+    let gate: AcceptGate
+    init(gate: AcceptGate) { self.gate = gate }
 
-    /// Writes the response records in one go (the socket has a send deadline), then closes.
-    func finish(with payload: [UInt8]) {
-        let bytes = FastCGIResponseRecords.frame(payload, requestId: requestId)
-        bytes.withUnsafeBytes { p in
-            var offset = 0
-            while offset < p.count {
-                let n = write(fd, p.baseAddress! + offset, p.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }  // the peer is gone or stalled past the deadline
-                offset += n
-            }
-        }
-        // Half-close first, as libfcgi does, so the web server reads the end of the response
-        // before it learns of the close.
-        shutdown(fd, Int32(SHUT_WR))
-        close(fd)
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        gate.accepted()
+        context.fireChannelRead(data)
     }
 }
 
-/// Accepted connections waiting for a reader thread.
-final class ConnectionQueue: Sendable {
-    private let condition = NSCondition()
-    private nonisolated(unsafe) var fds: [Int32] = []
-    private nonisolated(unsafe) var closed = false
+/// What the drain deadline abandoned.
+final class AbandonedList: Sendable {
+    private let list = Mutex<[String]>([])
+    func record(_ names: [String]) { list.withLock { $0 = names } }
+    var requests: [String] { list.withLock { $0 } }
+}
 
-    func push(_ fd: Int32) {
-        condition.lock(); fds.append(fd); condition.signal(); condition.unlock()
+/// The open connections, to quiesce them at shutdown.
+final class OpenConnections: Sendable {
+    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+    func opened(_ channel: any Channel) { channels.withLock { $0[ObjectIdentifier(channel)] = channel } }
+    func closed(_ channel: any Channel) { _ = channels.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) } }
+
+    /// Idle ones close now; busy ones after their response.
+    func quiesce() {
+        for channel in channels.withLock({ Array($0.values) }) {
+            channel.triggerUserOutboundEvent(FastCGIQuiesce(), promise: nil)
+        }
+    }
+}
+
+/// At most `limit` connections served at once; the accept loop waits for a free one.
+final class ConnectionSlots: Sendable {
+    private let state: Mutex<(free: Int, waiting: [CheckedContinuation<Void, Never>])>
+
+    init(_ limit: Int) { state = Mutex((limit, [])) }
+
+    func acquire() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now: Bool = state.withLock { s in
+                if s.free > 0 {
+                    s.free -= 1
+                    return true
+                }
+                s.waiting.append(c)
+                return false
+            }
+            if now { c.resume() }
+        }
     }
 
-    /// The next connection, or nil once closed and empty.
-    func pop() -> Int32? {
-        condition.lock(); defer { condition.unlock() }
-        while fds.isEmpty && !closed { condition.wait() }
-        return fds.isEmpty ? nil : fds.removeFirst()
-    }
-
-    func close() {
-        condition.lock(); closed = true; condition.broadcast(); condition.unlock()
+    func release() {
+        let next: CheckedContinuation<Void, Never>? = state.withLock { s in
+            if s.waiting.isEmpty {
+                s.free += 1
+                return nil
+            }
+            return s.waiting.removeFirst()
+        }
+        next?.resume()
     }
 }

@@ -57,14 +57,6 @@ struct ServiceAssembly: Sendable {
                                   compensationTimeout: c.timeouts.compensation, logger: logger, metrics: metrics)
         transportFailures = TransportFailures(application: application)
     }
-
-    /// Closes the shared HTTP client (after the drain).
-    func shutdown() {
-        let done = DispatchSemaphore(value: 0)
-        let transport = self.transport
-        Task { try? await transport.shutdown(); done.signal() }
-        _ = done.wait(timeout: .now() + 5)
-    }
 }
 
 /// Transport failures answered through the application's one error mapping.

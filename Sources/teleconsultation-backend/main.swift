@@ -1,19 +1,17 @@
+import CoreMetrics
 import FastCGI
 import Foundation
 import Glibc
-import CoreMetrics
 import Logging
 import NIOCore
-import Prometheus
 import NIOPosix
+import Prometheus
 import Responder
+import ServiceLifecycle
 import TeleconsultationService
 
-// Signals first, before any thread exists, so every thread inherits the mask: SIGTERM
-// and SIGINT are taken by sigwait on one thread (libfcgi's own handlers would only set a
-// flag and leave accept() blocked); SIGPIPE is ignored (a peer that hung up is an error
-// return, not a death).
-TerminationSignals.block()
+// A peer that hung up is an error return, not a death.
+signal(SIGPIPE, SIG_IGN)
 // Request tasks and the HTTP client share NIO's event-loop threads: no hop between Swift's
 // global executor and the event loops on every upstream call (must come before any task).
 _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
@@ -70,7 +68,7 @@ for warning in configuration.warnings { logger.warning("configuration", metadata
 
 if sweepCommand {
     let service = ServiceAssembly(configuration: configuration, metrics: ServiceMetrics(), logger: logger)
-    exit(await SweepCommand.run(service.sweep, dryRun: dryRun, configuration: configuration, logger: logger, close: service.transport))
+    Glibc.exit(await SweepCommand.run(service.sweep, dryRun: dryRun, configuration: configuration, logger: logger, close: service.transport))
 }
 
 if checkOnly {
@@ -99,7 +97,6 @@ do {
     StartupFailure.exit(key: "FCGI_SOCKET", reason: error.description)
 }
 
-FastCGIServer.initializeLibrary()
 let listenFD: Int32
 do { listenFD = try listenSocket.open(socketGroup: configuration.socketGroup) } catch { StartupFailure.exit(key: "FCGI_SOCKET", reason: error.description) }
 
@@ -116,10 +113,10 @@ fcgiConfiguration.bodyLimit = { [configuration] head in
 }
 fcgiConfiguration.maxInFlight = configuration.maxInFlight
 fcgiConfiguration.ioTimeoutMilliseconds = configuration.fastCGIIOTimeoutMilliseconds
-fcgiConfiguration.readerThreads = configuration.fastCGIReaderThreads
+fcgiConfiguration.idleTimeoutMilliseconds = configuration.fastCGIIdleTimeoutMilliseconds
 let server = FastCGIServer(listenFD: listenFD, configuration: fcgiConfiguration, responder: service.application,
-                           failureResponder: service.transportFailures, logger: logger)
-server.start()
+                           failureResponder: service.transportFailures, logger: logger,
+                           onGracefulShutdown: { [readiness = service.readiness] in readiness.startDraining() })
 logger.info("listening", metadata: [
     "socket": .string("\(listenSocket)"),
     "mode": .string(configuration.isAuth0Mode ? "auth0" : "standalone"),
@@ -128,24 +125,24 @@ logger.info("listening", metadata: [
     "version": .string(BuildInfo.version),
 ])
 
-// SIGTERM/SIGINT: stop accepting, report not ready, let the requests in flight finish.
-let signalThread = Thread {
-    let received = TerminationSignals.wait()
-    logger.info("shutting down", metadata: ["signal": .stringConvertible(Int(received)), "inFlight": .stringConvertible(server.inFlight)])
-    service.readiness.startDraining()
-    let abandoned = server.shutdown(timeout: configuration.timeouts.shutdown)
-    if case .unix(let path) = listenSocket { unlink(path) }
-    service.shutdown()
-    if !abandoned.isEmpty {
-        logger.error("shutdown timeout: abandoning requests in flight", metadata: [
-            "abandoned": .stringConvertible(abandoned.count), "requests": .array(abandoned.map { .string($0) }),
-        ])
-        exit(1)
+// The long-lived parts as services: SIGTERM/SIGINT shut them down gracefully, the server first
+// (it stops accepting and drains), then the HTTP client. Past SHUTDOWN_TIMEOUT_MS the drain is
+// cancelled; the server logs what it abandons.
+var groupConfiguration = ServiceGroupConfiguration(services: [
+    .init(service: HTTPClientService(transport: service.transport)),
+    .init(service: server),
+], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+groupConfiguration.maximumGracefulShutdownDuration = configuration.timeouts.shutdown
+groupConfiguration.maximumCancellationDuration = Duration.seconds(5)
+var exitCode: Int32 = 0
+do {
+    try await ServiceGroup(configuration: groupConfiguration).run()
+    if server.abandonedRequests.isEmpty { logger.info("stopped") } else { exitCode = 1 }
+} catch {
+    if !(error is FastCGIServer.AbandonedRequests) {
+        logger.critical("stopped on an error", metadata: ["error": .string(String(describing: error))])
     }
-    logger.info("stopped")
-    exit(0)
+    exitCode = 1
 }
-signalThread.name = "signals"
-signalThread.start()
-
-while true { sleep(3600) }
+if case .unix(let path) = listenSocket { unlink(path) }
+Glibc.exit(exitCode)

@@ -95,7 +95,8 @@ public struct Configuration: Sendable {
     public var maxUploadBytes: Int
     public var maxInFlight: Int
     public var fastCGIIOTimeoutMilliseconds: Int
-    public var fastCGIReaderThreads: Int
+    /// How long a kept FastCGI connection may wait for its next request (above nginx's keepalive_timeout).
+    public var fastCGIIdleTimeoutMilliseconds: Int
 
     /// Not refused, but worth a line at start-up (a header that is never proxied, a drain
     /// shorter than a request can take).
@@ -295,7 +296,7 @@ extension Configuration {
             maxUploadBytes: try integer("MAX_UPLOAD_BYTES", default: 10 << 20, min: 1, max: 64 << 20),
             maxInFlight: try integer("MAX_IN_FLIGHT", default: 1024, min: 1, max: 100_000),
             fastCGIIOTimeoutMilliseconds: try integer("FCGI_IO_TIMEOUT_MS", default: 5_000, min: 1),
-            fastCGIReaderThreads: try integer("FCGI_READER_THREADS", default: 8, min: 1, max: 256))
+            fastCGIIdleTimeoutMilliseconds: try integer("FCGI_IDLE_TIMEOUT_MS", default: 75_000, min: 1))
         configuration.warnings = warnings
         return configuration
     }
@@ -307,7 +308,7 @@ extension Configuration {
         "CRUD_TIMEOUT_MS", "BANDYER_TIMEOUT_MS", "AUTH_SERVICE_TIMEOUT_MS", "REQUEST_TIMEOUT_MS", "COMPENSATION_TIMEOUT_MS",
         "SHUTDOWN_TIMEOUT_MS", "LOG_LEVEL", "BASE_PATH", "USERID_HEADER_KEY", "TELECONSULTATION_SERVICE_CONFIG_PATH",
         "UNLIMITED_TELECONSULTATION", "LIVE_TELECONSULTATION", "IMMUTABLE_PERIOD_MS", "FCGI_SOCKET", "FCGI_SOCKET_GROUP",
-        "MAX_BODY_BYTES", "MAX_IN_FLIGHT", "FCGI_IO_TIMEOUT_MS", "FCGI_READER_THREADS", "MAX_UPLOAD_BYTES",
+        "MAX_BODY_BYTES", "MAX_IN_FLIGHT", "FCGI_IO_TIMEOUT_MS", "FCGI_IDLE_TIMEOUT_MS", "MAX_UPLOAD_BYTES",
         "TELECONSULTATION_DELETE_UPLOADS", "DEFAULT_RECORDING_TYPE", "CUSTOM_ID_USERS_API_ENDPOINT", "BANDYER_API_VERSION",
         "SWEEP_GRACE_MS",
     ]

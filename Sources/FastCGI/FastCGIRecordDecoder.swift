@@ -1,0 +1,73 @@
+import NIOCore
+
+/// One FastCGI record: its type (raw, unknown types included), request id and content.
+struct FastCGIRecord: Equatable {
+    var type: UInt8
+    var requestId: UInt16
+    var content: ByteBuffer
+}
+
+/// Bytes → records: an 8-byte header, the content, the padding. A record of another
+/// protocol version is a broken peer: the connection is closed.
+struct FastCGIRecordDecoder: ByteToMessageDecoder {
+    typealias InboundOut = FastCGIRecord
+
+    struct UnsupportedVersion: Error, Equatable { let version: UInt8 }
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let record = try Self.record(from: &buffer) else { return .needMoreData }
+        context.fireChannelRead(Self.wrapInboundOut(record))
+        return .continue
+    }
+
+    /// The next whole record in `buffer`, consumed; nil when it is not all there yet.
+    static func record(from buffer: inout ByteBuffer) throws -> FastCGIRecord? {
+        guard buffer.readableBytes >= FastCGIProtocol.headerLength,
+              let version = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { return nil }
+        guard version == FastCGIProtocol.version else { throw UnsupportedVersion(version: version) }
+        let i = buffer.readerIndex
+        guard let type = buffer.getInteger(at: i + 1, as: UInt8.self), let requestId = buffer.getInteger(at: i + 2, as: UInt16.self),
+              let length = buffer.getInteger(at: i + 4, as: UInt16.self), let padding = buffer.getInteger(at: i + 6, as: UInt8.self)
+        else { return nil }
+        let total = FastCGIProtocol.headerLength + Int(length) + Int(padding)
+        guard buffer.readableBytes >= total else { return nil }
+        buffer.moveReaderIndex(forwardBy: FastCGIProtocol.headerLength)
+        let content = buffer.readSlice(length: Int(length)) ?? ByteBuffer()
+        buffer.moveReaderIndex(forwardBy: Int(padding))
+        return FastCGIRecord(type: type, requestId: requestId, content: content)
+    }
+}
+
+/// FastCGI name-value pairs (PARAMS, GET_VALUES): each length one byte below 128, else four
+/// with the top bit set.
+enum FastCGINameValuePairs {
+    struct Malformed: Error {}
+
+    /// Calls `body` with each pair's name and value bytes.
+    static func forEach(in buffer: ByteBuffer, _ body: (ByteBufferView, ByteBufferView) -> Void) throws {
+        var b = buffer
+        while b.readableBytes > 0 {
+            let nameLength = try length(&b), valueLength = try length(&b)
+            guard let name = b.readSlice(length: nameLength), let value = b.readSlice(length: valueLength) else { throw Malformed() }
+            body(name.readableBytesView, value.readableBytesView)
+        }
+    }
+
+    static func length(_ b: inout ByteBuffer) throws -> Int {
+        guard let first = b.getInteger(at: b.readerIndex, as: UInt8.self) else { throw Malformed() }
+        if first < 0x80 {
+            b.moveReaderIndex(forwardBy: 1)
+            return Int(first)
+        }
+        guard let four = b.readInteger(as: UInt32.self) else { throw Malformed() }
+        return Int(four & 0x7FFF_FFFF)
+    }
+
+    static func append(name: String, value: String, to b: inout ByteBuffer) {
+        for count in [name.utf8.count, value.utf8.count] {
+            if count < 0x80 { b.writeInteger(UInt8(count)) } else { b.writeInteger(UInt32(count) | 0x8000_0000) }
+        }
+        b.writeString(name)
+        b.writeString(value)
+    }
+}

@@ -1,0 +1,233 @@
+import HTTPTypes
+import NIOCore
+
+/// Records → requests, one at a time per connection (the web server never multiplexes; a
+/// second BEGIN_REQUEST meanwhile is refused with CANT_MPX_CONN). Answers management records
+/// itself, applies the body limit of the request's route, and closes a connection whose peer
+/// stalls: a request must arrive, and its response leave, within the I/O deadline; a kept
+/// connection may idle for longer. Responses on their way out become STDOUT and END_REQUEST
+/// records; without FCGI_KEEP_CONN the connection is then closed.
+final class FastCGIRequestAssembler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = FastCGIRecord
+    typealias InboundOut = FastCGIRequest
+    typealias OutboundIn = FastCGIResponse
+    typealias OutboundOut = ByteBuffer
+
+    struct ProtocolError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private enum State {
+        /// Waiting for BEGIN_REQUEST.
+        case idle
+        case params(id: UInt16, keep: Bool, params: ByteBuffer)
+        case stdin(id: UInt16, keep: Bool, head: Result<HTTPRequest, FastCGIRequestMapper.MappingError>, body: [UInt8], limit: Int, tooLarge: Bool)
+        /// The request went to the application; its response has not left yet.
+        case responding(id: UInt16, keep: Bool)
+    }
+
+    private let limits: FastCGIConnectionLimits
+    private var state = State.idle
+    private var deadline: Scheduled<Void>?
+    private var quiescing = false
+    /// A connection that has answered a request and waits for the next: the only kind
+    /// quiescing closes at once (a fresh one is about to bring its first request).
+    private var servedOne = false
+
+    init(limits: FastCGIConnectionLimits) {
+        self.limits = limits
+    }
+
+    // MARK: deadlines
+
+    private func arm(_ timeout: TimeAmount, context: ChannelHandlerContext) {
+        deadline?.cancel()
+        let channel = context.channel
+        deadline = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+    }
+
+    private func disarm() {
+        deadline?.cancel()
+        deadline = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        arm(limits.ioTimeout, context: context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        disarm()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A broken peer (another protocol version, malformed records): nobody to answer.
+        disarm()
+        context.close(promise: nil)
+    }
+
+    // MARK: reading
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let record = unwrapInboundIn(data)
+        do {
+            try handle(record, context: context)
+        } catch {
+            errorCaught(context: context, error: error)
+        }
+    }
+
+    private func handle(_ record: FastCGIRecord, context: ChannelHandlerContext) throws {
+        guard let type = FastCGIProtocol.RecordType(record.type) else {
+            if record.requestId == FastCGIProtocol.nullRequestId { write(unknownType: record.type, context: context) }
+            return
+        }
+        if record.requestId == FastCGIProtocol.nullRequestId {
+            if type == .getValues { try answerGetValues(record.content, context: context) } else { write(unknownType: record.type, context: context) }
+            return
+        }
+        switch (type, state) {
+        case (.beginRequest, .idle):
+            var content = record.content
+            guard let role = content.readInteger(as: UInt16.self), let flags = content.readInteger(as: UInt8.self) else {
+                throw ProtocolError(description: "short BEGIN_REQUEST")
+            }
+            let keep = flags & FastCGIProtocol.keepConnectionFlag != 0
+            guard role == FastCGIProtocol.responderRole else {
+                writeEnd(record.requestId, .unknownRole, keep: keep, context: context)
+                return
+            }
+            arm(limits.ioTimeout, context: context)
+            state = .params(id: record.requestId, keep: keep, params: context.channel.allocator.buffer(capacity: 1024))
+        case (.beginRequest, _):
+            // One request at a time on a connection.
+            writeEnd(record.requestId, .cantMultiplexConnections, keep: true, context: context)
+        case (.params, .params(let id, let keep, var params)) where record.requestId == id:
+            if record.content.readableBytes == 0 {
+                state = .idle  // while the head is built
+                let head = Result { () throws(FastCGIRequestMapper.MappingError) in try FastCGIRequestMapper.makeHead(params: try Self.mappedParams(params)) }
+                let limit = (try? head.get()).map(limits.bodyLimit) ?? limits.bodyLimit(HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/"))
+                let declared = (try? head.get())?.headerFields[.contentLength].flatMap { Int($0) } ?? 0
+                state = .stdin(id: id, keep: keep, head: head, body: [], limit: limit, tooLarge: declared > limit)
+            } else {
+                var content = record.content
+                guard params.readableBytes + content.readableBytes <= limits.maxParamsBytes else {
+                    throw ProtocolError(description: "PARAMS larger than \(limits.maxParamsBytes) bytes")
+                }
+                params.writeBuffer(&content)
+                state = .params(id: id, keep: keep, params: params)
+            }
+        case (.stdin, .stdin(let id, let keep, let head, var body, let limit, var tooLarge)) where record.requestId == id:
+            if record.content.readableBytes == 0 {
+                disarm()
+                state = .responding(id: id, keep: keep)
+                context.fireChannelRead(wrapInboundOut(FastCGIRequest(requestId: id, keepConnection: keep, head: head,
+                                                                      body: tooLarge ? [] : body, bodyTooLarge: tooLarge ? limit : nil)))
+            } else {
+                // The whole body is read (to its end: a peer's unread bytes would reset its read of
+                // the answer), but only up to the limit is kept.
+                if !tooLarge {
+                    if body.count + record.content.readableBytes > limit {
+                        tooLarge = true
+                        body = []
+                    } else {
+                        body.append(contentsOf: record.content.readableBytesView)
+                    }
+                }
+                state = .stdin(id: id, keep: keep, head: head, body: body, limit: limit, tooLarge: tooLarge)
+            }
+        case (.abortRequest, .params(let id, let keep, _)) where record.requestId == id,
+             (.abortRequest, .stdin(let id, let keep, _, _, _, _)) where record.requestId == id:
+            writeEnd(id, .requestComplete, keep: keep, context: context)
+            finished(keep: keep, context: context)
+        default:
+            // DATA, STDIN after the end, records of another request id: not ours to act on.
+            break
+        }
+    }
+
+    /// The params the mapping reads (`HTTP_*` and a few CGI variables); the others
+    /// (DOCUMENT_ROOT, SERVER_SOFTWARE, …) are skipped without building a String.
+    static func mappedParams(_ buffer: ByteBuffer) throws(FastCGIRequestMapper.MappingError) -> [(name: String, value: String)] {
+        var out: [(name: String, value: String)] = []
+        out.reserveCapacity(16)
+        do {
+            try FastCGINameValuePairs.forEach(in: buffer) { name, value in
+                if FastCGIRequestMapper.isMapped(name) { out.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))) }
+            }
+        } catch {
+            throw .invalidParams
+        }
+        return out
+    }
+
+    private func answerGetValues(_ content: ByteBuffer, context: ChannelHandlerContext) throws {
+        var names: [String] = []
+        try FastCGINameValuePairs.forEach(in: content) { name, _ in names.append(String(decoding: name, as: UTF8.self)) }
+        var reply = context.channel.allocator.buffer(capacity: 64)
+        for name in names {
+            switch name {
+            case FastCGIProtocol.maxConnsName, FastCGIProtocol.maxReqsName: FastCGINameValuePairs.append(name: name, value: "1024", to: &reply)
+            case FastCGIProtocol.mpxsConnsName: FastCGINameValuePairs.append(name: name, value: "0", to: &reply)
+            default: continue
+            }
+        }
+        var out = context.channel.allocator.buffer(capacity: 8 + reply.readableBytes)
+        FastCGIRecords.header(.getValuesResult, requestId: FastCGIProtocol.nullRequestId, length: reply.readableBytes, into: &out)
+        out.writeBuffer(&reply)
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+    }
+
+    private func write(unknownType type: UInt8, context: ChannelHandlerContext) {
+        var out = context.channel.allocator.buffer(capacity: 16)
+        FastCGIRecords.header(.unknownType, requestId: FastCGIProtocol.nullRequestId, length: 8, into: &out)
+        out.writeBytes([type, 0, 0, 0, 0, 0, 0, 0])
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+    }
+
+    private func writeEnd(_ id: UInt16, _ status: FastCGIProtocol.ProtocolStatus, keep: Bool, context: ChannelHandlerContext) {
+        var out = context.channel.allocator.buffer(capacity: 16)
+        FastCGIRecords.endRequest(id, status: status, into: &out)
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+        if !keep { context.close(promise: nil) }
+    }
+
+    // MARK: writing
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let response = unwrapOutboundIn(data)
+        var out = context.channel.allocator.buffer(capacity: response.cgi.count + 64)
+        FastCGIRecords.response(response.cgi, requestId: response.requestId, into: &out)
+        // The peer must take the response within the I/O deadline.
+        arm(limits.ioTimeout, context: context)
+        let written = context.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenComplete { [self] result in
+            if case .success = result { self.finished(keep: response.keepConnection, context: context) }
+        }
+        written.futureResult.cascade(to: promise)
+        context.writeAndFlush(wrapOutboundOut(out), promise: written)
+    }
+
+    /// A request is over: close, or wait for the next one on a kept connection.
+    private func finished(keep: Bool, context: ChannelHandlerContext) {
+        state = .idle
+        servedOne = true
+        if keep && !quiescing && context.channel.isActive {
+            arm(limits.idleTimeout, context: context)
+        } else {
+            disarm()
+            context.close(promise: nil)
+        }
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard event is FastCGIQuiesce else { return context.triggerUserOutboundEvent(event, promise: promise) }
+        quiescing = true
+        if case .idle = state, servedOne {
+            disarm()
+            context.close(promise: nil)
+        }
+        promise?.succeed(())
+    }
+}
