@@ -22,6 +22,9 @@ let package = Package(
     targets: [
         // libfcgi (Debian libfcgi-dev) as a Swift module.
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
+        // Sets the Swift runtime's global-enqueue hook (SwiftNIO's event loops as the global
+        // executor, also with the runtime linked in statically).
+        .target(name: "CExecutorHook"),
         // Strict JSON: duplicate keys, depth and size limits, ordered objects.
         .target(name: "StrictJSON"),
         // The seam between transport and application: request and response values.
@@ -65,7 +68,7 @@ let package = Package(
         ]),
         // The executable: read configuration, wire, serve.
         .executableTarget(name: "teleconsultation-backend", dependencies: [
-            "FastCGI", "Responder", "StrictJSON", "TeleconsultationDomain", "TeleconsultationPorts", "TeleconsultationService", "Upstreams",
+            "CExecutorHook", "FastCGI", "Responder", "StrictJSON", "TeleconsultationDomain", "TeleconsultationPorts", "TeleconsultationService", "Upstreams",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),

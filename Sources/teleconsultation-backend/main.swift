@@ -14,7 +14,7 @@ import TeleconsultationService
 signal(SIGPIPE, SIG_IGN)
 // Request tasks and the HTTP client share NIO's event-loop threads: no hop between Swift's
 // global executor and the event loops on every upstream call (must come before any task).
-_ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+let eventLoopsAreTheExecutor = EventLoopExecutor.install()
 
 let usage = """
     Usage: teleconsultation-backend [--socket PATH|HOST:PORT] [--check-config] [--version]
@@ -118,6 +118,7 @@ let server = FastCGIServer(listenFD: listenFD, configuration: fcgiConfiguration,
                            failureResponder: service.transportFailures, logger: logger,
                            onGracefulShutdown: { [readiness = service.readiness] in readiness.startDraining() })
 logger.info("listening", metadata: [
+    "executor": .string(eventLoopsAreTheExecutor ? "event loops" : "default"),
     "socket": .string("\(listenSocket)"),
     "mode": .string(configuration.isAuth0Mode ? "auth0" : "standalone"),
     "bandyerAPIVersion": .string(configuration.bandyerAPIVersion.rawValue),
