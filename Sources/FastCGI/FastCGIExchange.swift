@@ -30,7 +30,10 @@ struct FastCGIConnectionLimits: Sendable {
     var ioTimeout: TimeAmount
     /// A kept connection may wait this long for its next request.
     var idleTimeout: TimeAmount
+    /// Once the server stops, how long a kept connection stays open for the web server to
+    /// close it (see `FastCGIRequestAssembler`).
+    var drainGrace: TimeAmount = .milliseconds(1_500)
 }
 
-/// Told to a connection when the server stops: close when idle, else after the response.
+/// Told to a connection when the server stops: the drain grace starts.
 struct FastCGIQuiesce: Sendable {}

@@ -43,24 +43,33 @@ struct FastCGIRecordDecoder: ByteToMessageDecoder {
 enum FastCGINameValuePairs {
     struct Malformed: Error {}
 
-    /// Calls `body` with each pair's name and value bytes.
-    static func forEach(in buffer: ByteBuffer, _ body: (ByteBufferView, ByteBufferView) -> Void) throws {
-        var b = buffer
-        while b.readableBytes > 0 {
-            let nameLength = try length(&b), valueLength = try length(&b)
-            guard let name = b.readSlice(length: nameLength), let value = b.readSlice(length: valueLength) else { throw Malformed() }
-            body(name.readableBytesView, value.readableBytesView)
+    /// Calls `body` with each pair's name and value bytes (views into the buffer's memory,
+    /// valid during the call only: no copy, no reference counting per pair).
+    static func forEach(in buffer: ByteBuffer, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) throws {
+        try buffer.withUnsafeReadableBytes { bytes in
+            var i = 0
+            func length() throws -> Int {
+                guard i < bytes.count else { throw Malformed() }
+                let first = bytes[i]
+                if first < 0x80 {
+                    i += 1
+                    return Int(first)
+                }
+                guard i + 4 <= bytes.count else { throw Malformed() }
+                let n = (Int(first & 0x7F) << 24) | (Int(bytes[i + 1]) << 16) | (Int(bytes[i + 2]) << 8) | Int(bytes[i + 3])
+                i += 4
+                return n
+            }
+            while i < bytes.count {
+                let nameLength = try length(), valueLength = try length()
+                guard nameLength <= bytes.count - i, valueLength <= bytes.count - i - nameLength else { throw Malformed() }
+                let name = UnsafeRawBufferPointer(rebasing: bytes[i..<(i + nameLength)])
+                i += nameLength
+                let value = UnsafeRawBufferPointer(rebasing: bytes[i..<(i + valueLength)])
+                i += valueLength
+                body(name, value)
+            }
         }
-    }
-
-    static func length(_ b: inout ByteBuffer) throws -> Int {
-        guard let first = b.getInteger(at: b.readerIndex, as: UInt8.self) else { throw Malformed() }
-        if first < 0x80 {
-            b.moveReaderIndex(forwardBy: 1)
-            return Int(first)
-        }
-        guard let four = b.readInteger(as: UInt32.self) else { throw Malformed() }
-        return Int(four & 0x7FFF_FFFF)
     }
 
     static func append(name: String, value: String, to b: inout ByteBuffer) {

@@ -7,6 +7,12 @@ import NIOCore
 /// stalls: a request must arrive, and its response leave, within the I/O deadline; a kept
 /// connection may idle for longer. Responses on their way out become STDOUT and END_REQUEST
 /// records; without FCGI_KEEP_CONN the connection is then closed.
+///
+/// When the server stops, a kept connection is not closed at once: the web server may be
+/// writing a request into it at that moment, and nginx does not retry a POST on a cached
+/// connection that failed (a 502). It stays open for the drain grace, serving what comes,
+/// for the web server to close it (the shipped nginx profiles recycle kept connections every
+/// second); past the grace the app closes it, right after a response or when idle.
 final class FastCGIRequestAssembler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = FastCGIRecord
     typealias InboundOut = FastCGIRequest
@@ -28,11 +34,15 @@ final class FastCGIRequestAssembler: ChannelDuplexHandler, RemovableChannelHandl
 
     private let limits: FastCGIConnectionLimits
     private var state = State.idle
-    private var deadline: Scheduled<Void>?
-    private var quiescing = false
-    /// A connection that has answered a request and waits for the next: the only kind
-    /// quiescing closes at once (a fresh one is about to bring its first request).
-    private var servedOne = false
+    /// When the connection is closed unless something happens; nil while the application
+    /// has the request (it has its own deadline).
+    private var expiry: NIODeadline?
+    /// The one timer of the connection. Moving the deadline costs a timestamp, not a timer:
+    /// the timer, on firing early, re-arms for what is left.
+    private var timer: Scheduled<Void>?
+    private var timerAt: NIODeadline?
+    /// Set when the server stops: the end of the drain grace.
+    private var drainEnd: NIODeadline?
 
     init(limits: FastCGIConnectionLimits) {
         self.limits = limits
@@ -41,14 +51,36 @@ final class FastCGIRequestAssembler: ChannelDuplexHandler, RemovableChannelHandl
     // MARK: deadlines
 
     private func arm(_ timeout: TimeAmount, context: ChannelHandlerContext) {
-        deadline?.cancel()
-        let channel = context.channel
-        deadline = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        arm(until: context.eventLoop.now + timeout, context: context)
+    }
+
+    private func arm(until at: NIODeadline, context: ChannelHandlerContext) {
+        expiry = at
+        if let timer, let timerAt, timerAt > at {
+            // Earlier than the timer: it has to move (the usual moves are later, and free).
+            timer.cancel()
+            self.timer = nil
+        }
+        if timer == nil { schedule(at, context: context) }
+    }
+
+    private func schedule(_ at: NIODeadline, context: ChannelHandlerContext) {
+        timerAt = at
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: at) { [self] in
+            timer = nil
+            guard let expiry else { return }
+            if expiry <= context.eventLoop.now { context.close(promise: nil) } else { schedule(expiry, context: context) }
+        }
     }
 
     private func disarm() {
-        deadline?.cancel()
-        deadline = nil
+        expiry = nil
+    }
+
+    private func stopTimer() {
+        expiry = nil
+        timer?.cancel()
+        timer = nil
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -57,13 +89,13 @@ final class FastCGIRequestAssembler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        disarm()
+        stopTimer()
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // A broken peer (another protocol version, malformed records): nobody to answer.
-        disarm()
+        stopTimer()
         context.close(promise: nil)
     }
 
@@ -99,7 +131,7 @@ final class FastCGIRequestAssembler: ChannelDuplexHandler, RemovableChannelHandl
                 return
             }
             arm(limits.ioTimeout, context: context)
-            state = .params(id: record.requestId, keep: keep, params: context.channel.allocator.buffer(capacity: 1024))
+            state = .params(id: record.requestId, keep: keep, params: ByteBuffer())
         case (.beginRequest, _):
             // One request at a time on a connection.
             writeEnd(record.requestId, .cantMultiplexConnections, keep: true, context: context)
@@ -115,7 +147,8 @@ final class FastCGIRequestAssembler: ChannelDuplexHandler, RemovableChannelHandl
                 guard params.readableBytes + content.readableBytes <= limits.maxParamsBytes else {
                     throw ProtocolError(description: "PARAMS larger than \(limits.maxParamsBytes) bytes")
                 }
-                params.writeBuffer(&content)
+                // The first record's content as it is (usually the only one); later ones appended.
+                if params.readableBytes == 0 { params = content } else { params.writeBuffer(&content) }
                 state = .params(id: id, keep: keep, params: params)
             }
         case (.stdin, .stdin(let id, let keep, let head, var body, let limit, var tooLarge)) where record.requestId == id:
@@ -201,32 +234,39 @@ final class FastCGIRequestAssembler: ChannelDuplexHandler, RemovableChannelHandl
         FastCGIRecords.response(response.cgi, requestId: response.requestId, into: &out)
         // The peer must take the response within the I/O deadline.
         arm(limits.ioTimeout, context: context)
-        let written = context.eventLoop.makePromise(of: Void.self)
-        written.futureResult.whenComplete { [self] result in
-            if case .success = result { self.finished(keep: response.keepConnection, context: context) }
-        }
-        written.futureResult.cascade(to: promise)
+        let written = promise ?? context.eventLoop.makePromise(of: Void.self)
+        written.futureResult.assumeIsolated().whenSuccess { [self] in self.finished(keep: response.keepConnection, context: context) }
         context.writeAndFlush(wrapOutboundOut(out), promise: written)
     }
 
-    /// A request is over: close, or wait for the next one on a kept connection.
+    /// A request is over: close, or wait for the next one on a kept connection (while the
+    /// server stops, until the end of the drain grace).
     private func finished(keep: Bool, context: ChannelHandlerContext) {
         state = .idle
-        servedOne = true
-        if keep && !quiescing && context.channel.isActive {
-            arm(limits.idleTimeout, context: context)
+        guard keep, context.channel.isActive else {
+            stopTimer()
+            return context.close(promise: nil)
+        }
+        if let drainEnd {
+            if drainEnd <= context.eventLoop.now {
+                stopTimer()
+                context.close(promise: nil)
+            } else {
+                arm(until: drainEnd, context: context)
+            }
         } else {
-            disarm()
-            context.close(promise: nil)
+            arm(limits.idleTimeout, context: context)
         }
     }
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
         guard event is FastCGIQuiesce else { return context.triggerUserOutboundEvent(event, promise: promise) }
-        quiescing = true
-        if case .idle = state, servedOne {
-            disarm()
-            context.close(promise: nil)
+        if drainEnd == nil {
+            let end = context.eventLoop.now + limits.drainGrace
+            drainEnd = end
+            // An idle connection waits no longer than the grace; one being answered decides
+            // after its response.
+            if case .idle = state, let expiry, expiry > end { arm(until: end, context: context) }
         }
         promise?.succeed(())
     }

@@ -60,14 +60,9 @@ public enum FastCGIRequestMapper {
                                          "CONTENT_TYPE", "CONTENT_LENGTH"].map { Array($0.utf8) }
 
     /// Whether `makeHead` reads a param of this name (`HTTP_*` or one of `mappedNames`).
-    static func isMapped(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
-        isMapped(name[...])
-    }
-
-    static func isMapped<C: Collection>(_ name: C) -> Bool where C.Element == UInt8, C.Index == Int {
-        let s = name.startIndex
-        if name.count > 5, name[s] == UInt8(ascii: "H"), name[s + 1] == UInt8(ascii: "T"), name[s + 2] == UInt8(ascii: "T"),
-           name[s + 3] == UInt8(ascii: "P"), name[s + 4] == UInt8(ascii: "_") { return true }
+    static func isMapped(_ name: UnsafeRawBufferPointer) -> Bool {
+        if name.count > 5, name[0] == UInt8(ascii: "H"), name[1] == UInt8(ascii: "T"), name[2] == UInt8(ascii: "T"),
+           name[3] == UInt8(ascii: "P"), name[4] == UInt8(ascii: "_") { return true }
         return mappedNames.contains { $0.count == name.count && $0.elementsEqual(name) }
     }
 

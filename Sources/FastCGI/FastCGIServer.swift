@@ -1,3 +1,4 @@
+import Glibc
 import HTTPTypes
 import Logging
 import NIOCore
@@ -13,13 +14,18 @@ public struct FastCGIServerConfiguration: Sendable {
     /// The largest body for one request, from its head (a route may take more than
     /// `maxBodyBytes`); nil: `maxBodyBytes` for every request.
     public var bodyLimit: (@Sendable (HTTPRequest) -> Int)?
-    /// Connections served at once; past this, new ones wait in the kernel backlog.
+    /// Connections served at once; past this, as many again wait accepted, then the kernel backlog.
     public var maxInFlight: Int = 1024
+    /// Connections the kernel holds for us before we accept them (capped by net.core.somaxconn).
+    public var backlog: Int = 4096
     /// Deadline for a peer to deliver a request (and to take the response).
     public var ioTimeoutMilliseconds: Int = 5_000
     /// How long a kept connection (FCGI_KEEP_CONN) may wait for its next request: longer than
     /// the web server keeps idle connections, so it is always the one that closes them.
     public var idleTimeoutMilliseconds: Int = 75_000
+    /// When the server stops, how long a kept connection stays open for the web server to
+    /// close it (it is serving requests meanwhile); then the server closes it.
+    public var drainGraceMilliseconds: Int = 1_500
 
     public init() {}
 }
@@ -52,7 +58,6 @@ public final class FastCGIServer: Service {
     private let failureResponder: any TransportFailureResponder
     private let logger: Logger
     private let onGracefulShutdown: @Sendable () -> Void
-    private let inFlight = InFlightRequests()
     private let connections = OpenConnections()
     private let abandoned = AbandonedList()
 
@@ -81,25 +86,40 @@ public final class FastCGIServer: Service {
         let maxBody = configuration.maxBodyBytes
         let limits = FastCGIConnectionLimits(
             bodyLimit: configuration.bodyLimit ?? { _ in maxBody }, ioTimeout: .milliseconds(Int64(configuration.ioTimeoutMilliseconds)),
-            idleTimeout: .milliseconds(Int64(configuration.idleTimeoutMilliseconds)))
+            idleTimeout: .milliseconds(Int64(configuration.idleTimeoutMilliseconds)),
+            drainGrace: .milliseconds(Int64(configuration.drainGraceMilliseconds)))
         let connections = self.connections
         let gate = AcceptGate()
+        let maxInFlight = max(1, configuration.maxInFlight)
         let server = try await ServerBootstrap(group: NIOSingletons.posixEventLoopGroup)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(AcceptCounter(gate: gate)) }
             }
+            .serverChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .bind(NIOBSDSocket.Handle(listenFD)) { channel in
+            // A burst of connections (the web server opens one per request) is taken off the
+            // backlog at once and waits here for a slot, instead of overflowing the backlog
+            // (a web server's connect() then fails with EAGAIN).
+            .bind(NIOBSDSocket.Handle(listenFD), serverBackPressureStrategy: .init(lowWatermark: max(1, maxInFlight / 4), highWatermark: maxInFlight)) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FastCGIRecordDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(FastCGIRequestAssembler(limits: limits))
-                    connections.opened(channel)
-                    channel.closeFuture.whenComplete { _ in connections.closed(channel) }
-                    return try NIOAsyncChannel<FastCGIRequest, FastCGIResponse>(wrappingChannelSynchronously: channel)
+                    let connection = FastCGIConnection(eventLoop: channel.eventLoop)
+                    try channel.pipeline.syncOperations.addHandlers(
+                        ByteToMessageHandler(FastCGIRecordDecoder()), FastCGIRequestAssembler(limits: limits), connection)
+                    connections.opened(connection)
+                    channel.closeFuture.whenComplete { _ in connections.closed(connection) }
+                    return connection
                 }
             }
-        let slots = ConnectionSlots(max(1, configuration.maxInFlight))
-        let inFlight = self.inFlight
+        // NIO listens again on the socket it adopts, with its default backlog (128) and before
+        // any option applies: that would replace the backlog the socket was made with (ours or
+        // systemd's Backlog=), and a burst of connections would overflow it. Listening once
+        // more sets it back.
+        guard listen(listenFD, Int32(clamping: configuration.backlog)) == 0 else {
+            let e = errno
+            try? await server.channel.close()
+            throw ListenSocket.OpenError(description: "listen(backlog: \(configuration.backlog)): \(String(cString: strerror(e)))")
+        }
+        let slots = ConnectionSlots(maxInFlight)
         let logger = self.logger
         let abandoned = self.abandoned
         await withTaskCancellationHandler {
@@ -108,8 +128,8 @@ public final class FastCGIServer: Service {
                     do {
                         try await server.executeThenClose { inbound in
                             for try await connection in inbound {
-                                // Past the limit, connections wait in the kernel backlog.
-                                await slots.acquire()
+                                // Past the limit, connections wait for a slot (and then in the kernel backlog).
+                                if !slots.tryAcquire() { await slots.acquire() }
                                 group.addTask {
                                     await self.serve(connection)
                                     slots.release()
@@ -123,7 +143,7 @@ public final class FastCGIServer: Service {
                 }
             } onGracefulShutdown: {
                 self.onGracefulShutdown()
-                logger.info("shutting down", metadata: ["inFlight": .stringConvertible(inFlight.count)])
+                logger.info("shutting down", metadata: ["inFlight": .stringConvertible(connections.inFlight().count)])
                 // Stop accepting: no accept() any more (what waits in the kernel backlog is for the
                 // next instance: the socket stays with whoever handed it over); the connections
                 // accepted already are served, and then the listening channel closes.
@@ -137,7 +157,7 @@ public final class FastCGIServer: Service {
                 connections.quiesce()
             }
         } onCancel: {
-            let names = inFlight.snapshot()
+            let names = connections.inFlight()
             abandoned.record(names)
             if !names.isEmpty {
                 logger.error("shutdown timeout: abandoning requests in flight", metadata: [
@@ -149,23 +169,19 @@ public final class FastCGIServer: Service {
         if !left.isEmpty { throw AbandonedRequests(requests: left) }
     }
 
-    /// One connection: its requests in turn, answered; closed when the peer or the request says so.
-    private func serve(_ connection: NIOAsyncChannel<FastCGIRequest, FastCGIResponse>) async {
-        do {
-            try await connection.executeThenClose { inbound, outbound in
-                for try await request in inbound {
-                    let token = inFlight.started(request.head)
-                    let response = await respond(to: request)
-                    inFlight.finished(token)
-                    // Abandoned at the drain deadline: no answer (the web server sees the close).
-                    if Task.isCancelled { return }
-                    try await outbound.write(FastCGIResponse(requestId: request.requestId, keepConnection: request.keepConnection,
-                                                             cgi: FastCGIResponseWriter.serialize(response)))
-                }
-            }
-        } catch {
-            logger.debug("connection ended", metadata: ["error": .string(String(describing: error))])
+    /// One connection: its requests in turn, answered; closed when the peer or the request says
+    /// so, or when the task ends.
+    private func serve(_ connection: FastCGIConnection) async {
+        while let request = await connection.next() {
+            connection.current.withLock { $0 = try? request.head.get() }
+            let response = await respond(to: request)
+            connection.current.withLock { $0 = nil }
+            // Abandoned at the drain deadline: no answer (the web server sees the close).
+            if Task.isCancelled { break }
+            connection.send(FastCGIResponse(requestId: request.requestId, keepConnection: request.keepConnection,
+                                            cgi: FastCGIResponseWriter.serialize(response)))
         }
+        connection.close()
     }
 
     private func respond(to request: FastCGIRequest) async -> Response {
@@ -177,25 +193,6 @@ public final class FastCGIServer: Service {
             return await failureResponder.respond(to: .malformedRequest("\(error)"), head: nil)
         }
     }
-}
-
-/// Requests being answered, for the shutdown report (method and path only: a query string
-/// may carry what logs must not).
-final class InFlightRequests: Sendable {
-    private let state = Mutex<(next: UInt64, active: [UInt64: String])>((0, [:]))
-
-    func started(_ head: Result<HTTPRequest, FastCGIRequestMapper.MappingError>) -> UInt64 {
-        let name = (try? head.get()).map { "\($0.method.rawValue) \(($0.path ?? "/").prefix { $0 != "?" })" } ?? "malformed request"
-        return state.withLock { s in
-            s.next += 1
-            s.active[s.next] = name
-            return s.next
-        }
-    }
-
-    func finished(_ token: UInt64) { _ = state.withLock { $0.active.removeValue(forKey: token) } }
-    var count: Int { state.withLock { $0.active.count } }
-    func snapshot() -> [String] { state.withLock { s in s.active.sorted { $0.key < $1.key }.map(\.value) } }
 }
 
 /// Stopping without losing a connection: the listening channel closes only once every
@@ -242,18 +239,24 @@ final class AbandonedList: Sendable {
     var requests: [String] { list.withLock { $0 } }
 }
 
-/// The open connections, to quiesce them at shutdown.
+/// The open connections: to quiesce them at shutdown, and to say which requests are in flight.
 final class OpenConnections: Sendable {
-    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let connections = Mutex<[ObjectIdentifier: FastCGIConnection]>([:])
 
-    func opened(_ channel: any Channel) { channels.withLock { $0[ObjectIdentifier(channel)] = channel } }
-    func closed(_ channel: any Channel) { _ = channels.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) } }
+    func opened(_ connection: FastCGIConnection) { connections.withLock { $0[ObjectIdentifier(connection)] = connection } }
+    func closed(_ connection: FastCGIConnection) { _ = connections.withLock { $0.removeValue(forKey: ObjectIdentifier(connection)) } }
 
     /// Idle ones close now; busy ones after their response.
     func quiesce() {
-        for channel in channels.withLock({ Array($0.values) }) {
-            channel.triggerUserOutboundEvent(FastCGIQuiesce(), promise: nil)
-        }
+        for connection in connections.withLock({ Array($0.values) }) { connection.quiesce() }
+    }
+
+    /// The requests being answered, by method and path (a query string may carry what logs
+    /// must not); "malformed request" for one whose head could not be read.
+    func inFlight() -> [String] {
+        connections.withLock { Array($0.values) }.compactMap { connection in
+            connection.current.withLock { head in head.map { "\($0.method.rawValue) \(($0.path ?? "/").prefix { $0 != "?" })" } }
+        }.sorted()
     }
 }
 
@@ -262,6 +265,15 @@ final class ConnectionSlots: Sendable {
     private let state: Mutex<(free: Int, waiting: [CheckedContinuation<Void, Never>])>
 
     init(_ limit: Int) { state = Mutex((limit, [])) }
+
+    /// A free slot taken at once, without suspending; false when there is none.
+    func tryAcquire() -> Bool {
+        state.withLock { s in
+            guard s.free > 0 else { return false }
+            s.free -= 1
+            return true
+        }
+    }
 
     func acquire() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in

@@ -50,7 +50,7 @@ public enum ListenSocket: Sendable, Equatable {
     /// descriptor (non-blocking because another instance may win the race for a
     /// connection that poll() announced; accepted sockets do not inherit the flag).
     /// `socketGroup`: the group a unix socket created here is given (nginx's, `www-data`).
-    public func open(backlog: Int32 = 1024, socketGroup: String? = "www-data") throws(OpenError) -> Int32 {
+    public func open(backlog: Int32 = 4096, socketGroup: String? = "www-data") throws(OpenError) -> Int32 {
         let fd = try openBlocking(backlog: backlog, socketGroup: socketGroup)
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         return fd

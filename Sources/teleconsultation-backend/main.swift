@@ -114,6 +114,7 @@ fcgiConfiguration.bodyLimit = { [configuration] head in
 fcgiConfiguration.maxInFlight = configuration.maxInFlight
 fcgiConfiguration.ioTimeoutMilliseconds = configuration.fastCGIIOTimeoutMilliseconds
 fcgiConfiguration.idleTimeoutMilliseconds = configuration.fastCGIIdleTimeoutMilliseconds
+fcgiConfiguration.drainGraceMilliseconds = configuration.fastCGIDrainGraceMilliseconds
 let server = FastCGIServer(listenFD: listenFD, configuration: fcgiConfiguration, responder: service.application,
                            failureResponder: service.transportFailures, logger: logger,
                            onGracefulShutdown: { [readiness = service.readiness] in readiness.startDraining() })

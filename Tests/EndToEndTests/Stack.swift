@@ -286,9 +286,11 @@ final class Stack: @unchecked Sendable {
     }
 
     func stop() {
+        // nginx first: it closes its kept connections, so the apps need not wait out their
+        // drain grace for it.
+        nginx?.signal(SIGQUIT); _ = nginx?.waitForExit(timeout: 5)
         for a in apps { a.stop() }
         if let heldSocket { close(heldSocket) }
-        nginx?.signal(SIGQUIT); _ = nginx?.waitForExit(timeout: 5)
         emulator.stop()
     }
 

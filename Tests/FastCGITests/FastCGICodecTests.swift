@@ -146,4 +146,71 @@ import Testing
         let kept = try FastCGIRequestAssembler.mappedParams(b)
         #expect(kept.map(\.name) == ["HTTP_HOST", "REQUEST_METHOD", "CONTENT_TYPE", "HTTP_X_LONG"] && kept.last?.value == long)
     }
+
+    // MARK: deadlines (on the embedded loop's clock)
+
+    static let healthz = [("REQUEST_METHOD", "GET"), ("REQUEST_URI", "/-/healthz")]
+
+    func answer(_ request: FastCGIRequest, on c: EmbeddedChannel) throws {
+        try c.writeOutbound(FastCGIResponse(requestId: request.requestId, keepConnection: request.keepConnection,
+                                            cgi: Array("Status: 200 OK\r\n\r\n".utf8)))
+        _ = try written(c)
+    }
+
+    @Test func aPeerThatBringsNoWholeRequestIsClosedAtTheIODeadline() throws {
+        let c = try channel()
+        c.embeddedEventLoop.advanceTime(by: .milliseconds(4_900))
+        #expect(c.isActive)
+        c.embeddedEventLoop.advanceTime(by: .milliseconds(200))
+        #expect(!c.isActive, "nothing arrived within 5 s")
+
+        // A request that begins late gets its own 5 s (the early timer re-arms, it does not close).
+        let d = try channel()
+        d.embeddedEventLoop.advanceTime(by: .seconds(4))
+        try send(Self.record(1, [0, 1, 1, 0, 0, 0, 0, 0]), to: d)
+        d.embeddedEventLoop.advanceTime(by: .seconds(4))
+        #expect(d.isActive, "the deadline moved with the request's beginning")
+        d.embeddedEventLoop.advanceTime(by: .milliseconds(1_100))
+        #expect(!d.isActive, "the request did not complete within 5 s of its beginning")
+    }
+
+    @Test func aKeptConnectionIdlesForTheIdleTimeoutAndIsNotTimedWhileAnswered() throws {
+        let c = try channel()
+        try send(Self.request(keep: true, params: Self.healthz), to: c)
+        let request = try #require(try c.readInbound(as: FastCGIRequest.self))
+        // The application may take longer than the I/O deadline: it has its own.
+        c.embeddedEventLoop.advanceTime(by: .seconds(20))
+        #expect(c.isActive)
+        try answer(request, on: c)
+        c.embeddedEventLoop.advanceTime(by: .seconds(59))
+        #expect(c.isActive)
+        c.embeddedEventLoop.advanceTime(by: .seconds(2))
+        #expect(!c.isActive, "idle past the 60 s idle timeout")
+    }
+
+    @Test func whenTheServerStopsAKeptConnectionWaitsTheDrainGraceForTheWebServerToCloseIt() throws {
+        // Idle: open for the grace (nginx may be writing into it), then closed.
+        let c = try channel()
+        try send(Self.request(keep: true, params: Self.healthz), to: c)
+        try answer(try #require(try c.readInbound(as: FastCGIRequest.self)), on: c)
+        try c.pipeline.triggerUserOutboundEvent(FastCGIQuiesce()).wait()
+        c.embeddedEventLoop.advanceTime(by: .milliseconds(1_400))
+        #expect(c.isActive, "closed while the web server could still be using it")
+        // A request within the grace is answered and the connection stays for the rest of it.
+        try send(Self.request(id: 2, keep: true, params: Self.healthz), to: c)
+        try answer(try #require(try c.readInbound(as: FastCGIRequest.self)), on: c)
+        #expect(c.isActive)
+        c.embeddedEventLoop.advanceTime(by: .milliseconds(200))
+        #expect(!c.isActive, "still open after the drain grace")
+
+        // Busy past the grace: closed right after its response.
+        let d = try channel()
+        try send(Self.request(keep: true, params: Self.healthz), to: d)
+        let busy = try #require(try d.readInbound(as: FastCGIRequest.self))
+        try d.pipeline.triggerUserOutboundEvent(FastCGIQuiesce()).wait()
+        d.embeddedEventLoop.advanceTime(by: .seconds(3))
+        #expect(d.isActive, "the request being answered is not cut off")
+        try answer(busy, on: d)
+        #expect(!d.isActive)
+    }
 }

@@ -97,6 +97,9 @@ public struct Configuration: Sendable {
     public var fastCGIIOTimeoutMilliseconds: Int
     /// How long a kept FastCGI connection may wait for its next request (above nginx's keepalive_timeout).
     public var fastCGIIdleTimeoutMilliseconds: Int
+    /// At shutdown, how long kept FastCGI connections stay open for the web server to close
+    /// them (above the upstream keepalive_timeout and keepalive_time of the nginx profiles).
+    public var fastCGIDrainGraceMilliseconds: Int
 
     /// Not refused, but worth a line at start-up (a header that is never proxied, a drain
     /// shorter than a request can take).
@@ -296,7 +299,8 @@ extension Configuration {
             maxUploadBytes: try integer("MAX_UPLOAD_BYTES", default: 10 << 20, min: 1, max: 64 << 20),
             maxInFlight: try integer("MAX_IN_FLIGHT", default: 1024, min: 1, max: 100_000),
             fastCGIIOTimeoutMilliseconds: try integer("FCGI_IO_TIMEOUT_MS", default: 5_000, min: 1),
-            fastCGIIdleTimeoutMilliseconds: try integer("FCGI_IDLE_TIMEOUT_MS", default: 75_000, min: 1))
+            fastCGIIdleTimeoutMilliseconds: try integer("FCGI_IDLE_TIMEOUT_MS", default: 75_000, min: 1),
+            fastCGIDrainGraceMilliseconds: try integer("FCGI_DRAIN_GRACE_MS", default: 1_500, min: 0, max: 60_000))
         configuration.warnings = warnings
         return configuration
     }
@@ -308,7 +312,7 @@ extension Configuration {
         "CRUD_TIMEOUT_MS", "BANDYER_TIMEOUT_MS", "AUTH_SERVICE_TIMEOUT_MS", "REQUEST_TIMEOUT_MS", "COMPENSATION_TIMEOUT_MS",
         "SHUTDOWN_TIMEOUT_MS", "LOG_LEVEL", "BASE_PATH", "USERID_HEADER_KEY", "TELECONSULTATION_SERVICE_CONFIG_PATH",
         "UNLIMITED_TELECONSULTATION", "LIVE_TELECONSULTATION", "IMMUTABLE_PERIOD_MS", "FCGI_SOCKET", "FCGI_SOCKET_GROUP",
-        "MAX_BODY_BYTES", "MAX_IN_FLIGHT", "FCGI_IO_TIMEOUT_MS", "FCGI_IDLE_TIMEOUT_MS", "MAX_UPLOAD_BYTES",
+        "MAX_BODY_BYTES", "MAX_IN_FLIGHT", "FCGI_IO_TIMEOUT_MS", "FCGI_IDLE_TIMEOUT_MS", "FCGI_DRAIN_GRACE_MS", "MAX_UPLOAD_BYTES",
         "TELECONSULTATION_DELETE_UPLOADS", "DEFAULT_RECORDING_TYPE", "CUSTOM_ID_USERS_API_ENDPOINT", "BANDYER_API_VERSION",
         "SWEEP_GRACE_MS",
     ]
