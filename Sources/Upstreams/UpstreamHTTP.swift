@@ -48,7 +48,7 @@ public enum TransportError: Error, Sendable, Equatable {
     case bodyTooLarge
 }
 
-/// Sends requests and brings answers back: AsyncHTTPClient in production, recorded answers in tests.
+/// Sends requests and brings answers back: `HTTP1ClientTransport` in production, recorded answers in tests.
 public protocol HTTPTransport: Sendable {
     func send(_ request: UpstreamRequest, timeout: Duration) async throws(TransportError) -> UpstreamAnswer
 }

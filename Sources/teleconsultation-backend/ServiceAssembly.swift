@@ -14,12 +14,12 @@ struct ServiceAssembly: Sendable {
     let readiness = Readiness()
     let metrics: ServiceMetrics
     let transportFailures: TransportFailures
-    let transport: AsyncHTTPClientTransport
+    let transport: HTTP1ClientTransport
     let sweep: SweepRooms
 
     init(configuration c: Configuration, metrics: ServiceMetrics, logger: Logger) {
         self.metrics = metrics
-        let transport = AsyncHTTPClientTransport(maxConnectionsPerHost: max(64, c.maxInFlight))
+        let transport = HTTP1ClientTransport(configuration: { var t = HTTP1ClientTransport.Configuration(); t.maxConnectionsPerHost = max(64, c.maxInFlight); return t }())
         self.transport = transport
         let http = UpstreamHTTP(transport: transport)
         let store = CRUDTeleconsultationStore(http: http, baseURL: c.crudServiceURL, teleconsultations: c.teleconsultationsCRUDName,

@@ -10,7 +10,7 @@ import Upstreams
 /// have gone is still there (or the sweep could not look).
 enum SweepCommand {
     static func run(_ sweep: SweepRooms, dryRun: Bool, configuration: Configuration, logger: Logger,
-                    close transport: AsyncHTTPClientTransport) async -> Int32 {
+                    close transport: HTTP1ClientTransport) async -> Int32 {
         var logger = logger
         let runId = "sweep-" + String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36)
         logger[metadataKey: "reqId"] = .string(runId)
@@ -31,7 +31,7 @@ enum SweepCommand {
         var line = summary.json.jsonBytes
         line.append(0x0A)
         FileHandle.standardOutput.write(Data(line))
-        try? await transport.shutdown()
+        await transport.shutdown()
         return code
     }
 }

@@ -1,0 +1,326 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import NIOSSL
+import Synchronization
+import Testing
+@testable import Upstreams
+
+/// The pool's decisions, without sockets.
+@Suite struct HTTP1PoolStateTests {
+    typealias State = HTTP1PoolState<String, Int>
+    let t0 = NIODeadline.uptimeNanoseconds(1_000_000_000)
+
+    @Test func aRequestReusesTheNewestIdleConnectionOpensOneBelowTheLimitOrWaits() {
+        var s = State(limit: 2, idleTimeout: .seconds(4))
+        #expect(s.lease(for: 1, now: t0).lease == .connect)
+        s.connected("a")
+        #expect(s.lease(for: 2, now: t0).lease == .connect)
+        s.connected("b")
+        #expect(s.lease(for: 3, now: t0).lease == .wait, "two open, the limit")
+        // A connection coming back serves the one waiting, first come first served.
+        #expect(s.lease(for: 4, now: t0).lease == .wait)
+        #expect(s.released("a", reusable: true, now: t0) == .serve(3, on: "a"))
+        #expect(s.released("a", reusable: true, now: t0) == .serve(4, on: "a"))
+        #expect(s.released("a", reusable: true, now: t0) == .nothing)
+        #expect(s.released("b", reusable: true, now: t0 + .seconds(1)) == .nothing)
+        #expect(s.lease(for: 5, now: t0 + .seconds(2)).lease == .reuse("b"), "the newest idle one")
+        #expect(s.open == 2 && s.idle.map(\.connection) == ["a"])
+    }
+
+    @Test func anIdleConnectionTooOldIsClosedInsteadOfReused() {
+        var s = State(limit: 4, idleTimeout: .seconds(4))
+        _ = s.lease(for: 1, now: t0)
+        s.connected("a")
+        _ = s.released("a", reusable: true, now: t0)
+        let (lease, expired) = s.lease(for: 2, now: t0 + .seconds(4))
+        #expect(lease == .connect && expired == ["a"])
+        #expect(s.closed("a") == .nothing, "no longer counted: its close changes nothing")
+        #expect(s.open == 1)
+    }
+
+    @Test func aFreshLeaseSkipsIdleConnectionsAndClosesThem() {
+        var s = State(limit: 4, idleTimeout: .seconds(4))
+        for (w, c) in [(1, "a"), (2, "b")] {
+            _ = s.lease(for: w, now: t0)
+            s.connected(c)
+        }
+        _ = s.released("a", reusable: true, now: t0)
+        let (lease, expired) = s.lease(for: 3, fresh: true, now: t0)
+        #expect(lease == .connect && expired == ["a"])
+    }
+
+    @Test func aPlaceFreedByACloseOrAFailedConnectGoesToTheNextWaiter() {
+        var s = State(limit: 1, idleTimeout: .seconds(4))
+        _ = s.lease(for: 1, now: t0)
+        #expect(s.lease(for: 2, now: t0).lease == .wait)
+        #expect(s.lease(for: 3, now: t0).lease == .wait)
+        #expect(s.connectFailed() == .connect(for: 2))
+        s.connected("a")
+        #expect(s.released("a", reusable: false, now: t0) == .close("a"))
+        #expect(s.closed("a") == .connect(for: 3))
+        s.cancel(3)
+        #expect(s.waiting.isEmpty)
+    }
+
+    @Test func idleConnectionsAreDrainedAtShutdown() {
+        var s = State(limit: 2, idleTimeout: .seconds(4))
+        _ = s.lease(for: 1, now: t0)
+        s.connected("a")
+        _ = s.released("a", reusable: true, now: t0)
+        #expect(s.drainIdle() == ["a"] && s.open == 0)
+    }
+}
+
+@Suite struct UpstreamURLTests {
+    @Test func anAbsoluteURLIsSplitIntoOriginTargetAndHostHeader() throws {
+        let u = try UpstreamURL("http://CRUD.local:3000/teleconsultations/abc?_q=%7B%7D#frag")
+        #expect(u.origin == .init(tls: false, host: "crud.local", port: 3000))
+        #expect(u.target == "/teleconsultations/abc?_q=%7B%7D" && u.hostHeader == "crud.local:3000")
+        let s = try UpstreamURL("HTTPS://api.bandyer.example")
+        #expect(s.origin == .init(tls: true, host: "api.bandyer.example", port: 443) && s.target == "/" && s.hostHeader == "api.bandyer.example")
+        let v6 = try UpstreamURL("http://[::1]:8080?x=1")
+        #expect(v6.origin.host == "::1" && v6.origin.port == 8080 && v6.target == "/?x=1" && v6.hostHeader == "[::1]:8080")
+    }
+
+    @Test func whatCannotBeSentIsRefusedWithItsReason() {
+        for (url, reason) in [("ftp://x/", "not http or https"), ("http://user:pw@x/", "user info"), ("http://:80/", "no host"),
+                              ("http://x:0/", "bad port"), ("http://x:65536/", "bad port"), ("http://x:8a/", "bad port"),
+                              ("http://[::1/", "unclosed IPv6 address"), ("http://x/a b", "space or control character in the path")] {
+            #expect(throws: UpstreamURL.Invalid(url: url, reason: reason)) { try UpstreamURL(url) }
+        }
+    }
+}
+
+/// The client against a scripted HTTP/1.1 server on loopback.
+@Suite struct HTTP1ClientTests {
+    @Test func answersComeBackWholeAndAKeptConnectionIsReused() async throws {
+        try await withServer({ _, _ in .respond(status: 200, body: "{\"ok\":true}") }) { server, client in
+            for _ in 0..<3 {
+                let a = try await client.send(UpstreamRequest(method: "GET", url: server.url("/doc"), headers: [("x-request-id", "r1")]), timeout: .seconds(2))
+                #expect(a.status == 200 && String(decoding: a.body, as: UTF8.self) == "{\"ok\":true}")
+            }
+            #expect(server.connections == 1)
+            let seen = try #require(server.requests.first)
+            #expect(seen.hasPrefix("GET /doc HTTP/1.1\r\n") && seen.contains("host: 127.0.0.1:\(server.port)\r\n") && seen.contains("x-request-id: r1\r\n"))
+        }
+    }
+
+    @Test func aBodyIsSentWithItsTypeAndLengthAndChunkedAnswersAreRead() async throws {
+        try await withServer({ _, _ in .raw("HTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n") }) { server, client in
+            let a = try await client.send(UpstreamRequest(method: "POST", url: server.url("/c"), body: .json(["k": 1])), timeout: .seconds(2))
+            #expect(a.status == 201 && a.body == Array("abcde".utf8))
+            let seen = try #require(server.requests.first)
+            #expect(seen.contains("content-type: application/json\r\n") && seen.contains("content-length: 7\r\n") && seen.hasSuffix("\r\n\r\n{\"k\":1}"))
+        }
+    }
+
+    @Test func aConnectionTheServerClosesIsNotReused() async throws {
+        try await withServer({ _, _ in .respond(status: 200, body: "x", close: true) }) { server, client in
+            for _ in 0..<2 { _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/")), timeout: .seconds(2)) }
+            #expect(server.connections == 2)
+        }
+    }
+
+    @Test func aStaleKeptConnectionIsRetriedOnceForAGetButNeverForAPost() async throws {
+        // The second request on every connection is read and dropped: the server closed the
+        // connection as the client reused it.
+        try await withServer({ index, _ in index == 1 ? .drop : .respond(status: 200, body: "ok") }) { server, client in
+            _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/a")), timeout: .seconds(2))
+            let again = try await client.send(UpstreamRequest(method: "GET", url: server.url("/a")), timeout: .seconds(2))
+            #expect(again.status == 200 && server.connections == 2, "retried on a new connection")
+            await #expect(throws: TransportError.self) {
+                _ = try await client.send(UpstreamRequest(method: "POST", url: server.url("/b"), body: .json([:])), timeout: .seconds(2))
+            }
+            #expect(server.requests.filter { $0.hasPrefix("POST") }.count == 1, "a POST is never sent twice")
+        }
+    }
+
+    @Test func anAnswerPastTheDeadlineIsATimeoutAndItsConnectionIsDropped() async throws {
+        try await withServer({ _, path in path == "/slow" ? .silent : .respond(status: 200, body: "ok") }) { server, client in
+            await #expect(throws: TransportError.timeout) {
+                _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/slow")), timeout: .milliseconds(100))
+            }
+            _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/fast")), timeout: .seconds(2))
+            #expect(server.connections == 2)
+        }
+    }
+
+    @Test func anAnswerLargerThanTheLimitIsRefused() async throws {
+        try await withServer({ _, _ in .respond(status: 200, body: String(repeating: "x", count: 2_000)) }, maxAnswerBytes: 1_000) { server, client in
+            await #expect(throws: TransportError.bodyTooLarge) {
+                _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/")), timeout: .seconds(2))
+            }
+        }
+    }
+
+    @Test func requestsPastTheConnectionLimitWaitTheirTurn() async throws {
+        try await withServer({ _, _ in .respond(status: 200, body: "ok") }, maxConnections: 1) { server, client in
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<8 { group.addTask { try await client.send(UpstreamRequest(method: "GET", url: server.url("/")), timeout: .seconds(2)).status } }
+                for try await status in group { #expect(status == 200) }
+            }
+            #expect(server.connections == 1)
+        }
+    }
+
+    @Test func aRefusedConnectionOrAnInvalidURLIsUnreachable() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let client = HTTP1ClientTransport(group: group)
+        // A port nobody listens on: bind one and close it.
+        let port = try await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).flatMap { ch in
+            let p = ch.localAddress!.port!
+            return ch.close().map { p }
+        }.get()
+        do {
+            _ = try await client.send(UpstreamRequest(method: "GET", url: "http://127.0.0.1:\(port)/"), timeout: .seconds(2))
+            Issue.record("no error")
+        } catch {
+            guard case .unreachable(let why) = error else { Issue.record("\(error)"); return }
+            #expect(why.contains("cannot connect to 127.0.0.1:\(port)"))
+        }
+        await #expect(throws: TransportError.unreachable("invalid upstream URL (not http or https)")) {
+            _ = try await client.send(UpstreamRequest(method: "GET", url: "crud/x"), timeout: .seconds(1))
+        }
+        await #expect(throws: TransportError.self) {
+            _ = try await client.send(UpstreamRequest(method: "GET", url: "http://127.0.0.1:\(port)/", headers: [("x", "a\r\nb: c")]), timeout: .seconds(1))
+        }
+        await client.shutdown()
+        try await group.shutdownGracefully()
+    }
+
+    @Test func httpsIsSpokenWithTheCertificateChecked() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tcb-tls-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                             "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", "-keyout", dir + "/key.pem", "-out", dir + "/cert.pem"]
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        #expect(openssl.terminationStatus == 0)
+        let cert = try NIOSSLCertificate.fromPEMFile(dir + "/cert.pem")
+        let key = try NIOSSLPrivateKey(file: dir + "/key.pem", format: .pem)
+        let serverContext = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: cert.map { .certificate($0) }, privateKey: .privateKey(key)))
+
+        var trusting = HTTP1ClientTransport.Configuration()
+        trusting.tls.trustRoots = .certificates(cert)
+        try await withServer({ _, _ in .respond(status: 200, body: "secure") }, tls: serverContext, configuration: trusting) { server, client in
+            let a = try await client.send(UpstreamRequest(method: "GET", url: "https://localhost:\(server.port)/"), timeout: .seconds(5))
+            #expect(String(decoding: a.body, as: UTF8.self) == "secure")
+        }
+        // The system's roots do not know this certificate: no answer.
+        try await withServer({ _, _ in .respond(status: 200, body: "secure") }, tls: serverContext) { server, client in
+            await #expect(throws: TransportError.self) {
+                _ = try await client.send(UpstreamRequest(method: "GET", url: "https://localhost:\(server.port)/"), timeout: .seconds(5))
+            }
+        }
+    }
+}
+
+// MARK: a scripted server
+
+enum ScriptedAnswer: Sendable {
+    case respond(status: Int, body: String, close: Bool = false)
+    case raw(String)
+    /// Read the request, answer nothing, close the connection.
+    case drop
+    /// Read the request, answer nothing, keep the connection.
+    case silent
+}
+
+/// Answers each request by `script(index on its connection, path)`; records what it read.
+final class ScriptedServer: Sendable {
+    let port: Int
+    private let state = Mutex<(connections: Int, requests: [String])>((0, []))
+    var connections: Int { state.withLock { $0.connections } }
+    var requests: [String] { state.withLock { $0.requests } }
+    func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+
+    fileprivate init(port: Int) { self.port = port }
+    fileprivate func opened() { state.withLock { $0.connections += 1 } }
+    fileprivate func read(_ request: String) { state.withLock { $0.requests.append(request) } }
+}
+
+private final class ScriptedHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let server: ScriptedServer
+    let script: @Sendable (Int, String) -> ScriptedAnswer
+    var buffer = ""
+    var index = 0
+
+    init(server: ScriptedServer, script: @escaping @Sendable (Int, String) -> ScriptedAnswer) {
+        self.server = server
+        self.script = script
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        server.opened()
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        buffer += String(decoding: unwrapInboundIn(data).readableBytesView, as: UTF8.self)
+        while let end = buffer.range(of: "\r\n\r\n") {
+            let head = buffer[..<end.lowerBound].lowercased()
+            let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length: ") }.flatMap { Int($0.dropFirst(16)) } ?? 0
+            guard buffer.utf8.count >= buffer.utf8.distance(from: buffer.startIndex, to: end.upperBound) + length else { return }
+            let total = buffer.index(end.upperBound, offsetBy: length)
+            let request = String(buffer[..<total])
+            buffer = String(buffer[total...])
+            server.read(request)
+            let path = String(request.split(separator: " ").dropFirst().first ?? "/")
+            let answer = script(index, path)
+            index += 1
+            switch answer {
+            case .respond(let status, let body, let close):
+                let text = "HTTP/1.1 \(status) X\r\ncontent-length: \(body.utf8.count)\r\n\(close ? "connection: close\r\n" : "")\r\n\(body)"
+                context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: text)), promise: nil)
+                if close { context.close(promise: nil) }
+            case .raw(let text):
+                context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: text)), promise: nil)
+            case .drop:
+                context.close(promise: nil)
+                return
+            case .silent:
+                break
+            }
+        }
+    }
+}
+
+func withServer(_ script: @escaping @Sendable (Int, String) -> ScriptedAnswer, maxConnections: Int = 16, maxAnswerBytes: Int = 1 << 20,
+                tls: NIOSSLContext? = nil, configuration: HTTP1ClientTransport.Configuration = .init(),
+                _ body: (ScriptedServer, HTTP1ClientTransport) async throws -> Void) async throws {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    let box = Mutex<ScriptedServer?>(nil)
+    let channel = try await ServerBootstrap(group: group)
+        .childChannelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let server = box.withLock { $0 }!
+                if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
+                try channel.pipeline.syncOperations.addHandler(ScriptedHandler(server: server, script: script))
+            }
+        }
+        .bind(host: "127.0.0.1", port: 0).get()
+    let server = ScriptedServer(port: channel.localAddress!.port!)
+    box.withLock { $0 = server }
+    var c = configuration
+    c.maxConnectionsPerHost = maxConnections
+    c.maxAnswerBytes = maxAnswerBytes
+    let client = HTTP1ClientTransport(configuration: c, group: group)
+    do {
+        try await body(server, client)
+    } catch {
+        await client.shutdown()
+        try? await channel.close()
+        try await group.shutdownGracefully()
+        throw error
+    }
+    await client.shutdown()
+    try? await channel.close()
+    try await group.shutdownGracefully()
+}
