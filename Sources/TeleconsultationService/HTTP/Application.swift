@@ -94,7 +94,7 @@ public struct Application: Responder, Sendable {
             response = APIError(status: .notFound, error: "Not Found",
                                 message: "Route \(request.method.rawValue):\(path) not found").response
         }
-        response.head.headerFields[.init("x-request-id")!] = requestId
+        response.head.headerFields[Self.requestIdField] = requestId
         finish(request: request, route: route, response: response, start: start, logger: logger)
         return response
     }
@@ -118,7 +118,7 @@ public struct Application: Responder, Sendable {
         var logger = self.logger
         logger[metadataKey: "reqId"] = .string(requestId)
         var response = error.response
-        response.head.headerFields[.init("x-request-id")!] = requestId
+        response.head.headerFields[Self.requestIdField] = requestId
         finish(request: request, route: "rejected", response: response, start: start, logger: logger)
         return response
     }
@@ -141,7 +141,7 @@ public struct Application: Responder, Sendable {
 
     /// The incoming `x-request-id` when it is sane, else a new one.
     static func requestId(from request: Request) -> String {
-        if let id = request.head.headerFields[HTTPField.Name("x-request-id")!], !id.isEmpty, id.utf8.count <= 128,
+        if let id = request.head.headerFields[requestIdField], !id.isEmpty, id.utf8.count <= 128,
            id.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
             return id
         }
@@ -149,6 +149,7 @@ public struct Application: Responder, Sendable {
     }
 
     static let generatedIds = RequestIds()
+    static let requestIdField = HTTPField.Name("x-request-id")!
 }
 
 /// Request ids without a system call each: a random per-process prefix and a counter.

@@ -1,4 +1,3 @@
-import Foundation
 import Glibc
 import Logging
 import StrictJSON
@@ -46,16 +45,34 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var line = JSONObject()
-        line["level"] = .number(Double(Self.numericLevel(event.level)))
-        line["time"] = .number((Date().timeIntervalSince1970 * 1000).rounded(.down))
-        line["pid"] = .number(Double(getpid()))
-        for (k, v) in metadata { line[k] = Self.json(v) }
-        if let extra = event.metadata { for (k, v) in extra { line[k] = Self.json(v) } }
-        line["msg"] = .string(event.message.description)
-        var bytes = JSONValue.object(line).jsonBytes
-        bytes.append(0x0A)
-        sink(bytes)
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        out.append(contentsOf: #"{"level":"#.utf8)
+        out.append(contentsOf: String(Self.numericLevel(event.level)).utf8)
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        out.append(contentsOf: #","time":"#.utf8)
+        out.append(contentsOf: String(Int(now.tv_sec) * 1000 + Int(now.tv_nsec) / 1_000_000).utf8)
+        out.append(contentsOf: #","pid":"#.utf8)
+        out.append(contentsOf: Self.pid.utf8)
+        // The call's metadata wins over the logger's; the fixed keys over both (no key twice).
+        let extra = event.metadata ?? [:]
+        for (key, value) in metadata where extra[key] == nil && !Self.fixedKeys.contains(key) { Self.member(key, value, into: &out) }
+        for (key, value) in extra where !Self.fixedKeys.contains(key) { Self.member(key, value, into: &out) }
+        out.append(contentsOf: #","msg":"#.utf8)
+        JSONValue.writeString(event.message.description, into: &out)
+        out.append(contentsOf: "}\n".utf8)
+        sink(out)
+    }
+
+    private static let pid = String(getpid())
+    private static let fixedKeys: Set<String> = ["level", "time", "pid", "msg"]
+
+    private static func member(_ key: String, _ value: Logger.Metadata.Value, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: ","))
+        JSONValue.writeString(key, into: &out)
+        out.append(UInt8(ascii: ":"))
+        if case .string(let s) = value { JSONValue.writeString(s, into: &out) } else { json(value).write(into: &out) }
     }
 
     static func json(_ value: Logger.Metadata.Value) -> JSONValue {
