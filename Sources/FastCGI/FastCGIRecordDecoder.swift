@@ -9,16 +9,8 @@ struct FastCGIRecord: Equatable {
 
 /// Bytes → records: an 8-byte header, the content, the padding. A record of another
 /// protocol version is a broken peer: the connection is closed.
-struct FastCGIRecordDecoder: ByteToMessageDecoder {
-    typealias InboundOut = FastCGIRecord
-
+enum FastCGIRecordDecoder {
     struct UnsupportedVersion: Error, Equatable { let version: UInt8 }
-
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let record = try Self.record(from: &buffer) else { return .needMoreData }
-        context.fireChannelRead(Self.wrapInboundOut(record))
-        return .continue
-    }
 
     /// The next whole record in `buffer`, consumed; nil when it is not all there yet.
     static func record(from buffer: inout ByteBuffer) throws -> FastCGIRecord? {

@@ -14,7 +14,7 @@ import NIOCore
 /// for the web server to close it (the shipped nginx profiles recycle kept connections every
 /// second); past the grace the app closes it, right after a response or when idle.
 final class FastCGIRequestAssembler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = FastCGIRecord
+    typealias InboundIn = ByteBuffer
     typealias InboundOut = FastCGIRequest
     typealias OutboundIn = FastCGIResponse
     typealias OutboundOut = ByteBuffer
@@ -34,6 +34,8 @@ final class FastCGIRequestAssembler: ChannelDuplexHandler, RemovableChannelHandl
 
     private let limits: FastCGIConnectionLimits
     private var state = State.idle
+    /// The start of a record whose rest has not arrived yet.
+    private var unread = ByteBuffer()
     /// When the connection is closed unless something happens; nil while the application
     /// has the request (it has its own deadline).
     private var expiry: NIODeadline?
@@ -101,12 +103,26 @@ final class FastCGIRequestAssembler: ChannelDuplexHandler, RemovableChannelHandl
 
     // MARK: reading
 
+    /// Records are framed here, as they arrive (no separate decoder stage: a request is four
+    /// or five records, each a trip through the pipeline otherwise).
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let record = unwrapInboundIn(data)
+        var bytes = unwrapInboundIn(data)
+        if unread.readableBytes > 0 {
+            unread.writeBuffer(&bytes)
+            bytes = unread
+            unread = ByteBuffer()
+        }
         do {
-            try handle(record, context: context)
+            while let record = try FastCGIRecordDecoder.record(from: &bytes) {
+                try handle(record, context: context)
+            }
         } catch {
-            errorCaught(context: context, error: error)
+            return errorCaught(context: context, error: error)
+        }
+        if bytes.readableBytes > 0 {
+            // Part of a record (at most 64 KiB and a header): kept for the next read.
+            bytes.discardReadBytes()
+            unread = bytes
         }
     }
 
@@ -232,11 +248,18 @@ final class FastCGIRequestAssembler: ChannelDuplexHandler, RemovableChannelHandl
         let response = unwrapOutboundIn(data)
         var out = context.channel.allocator.buffer(capacity: response.cgi.count + 64)
         FastCGIRecords.response(response.cgi, requestId: response.requestId, into: &out)
-        // The peer must take the response within the I/O deadline.
-        arm(limits.ioTimeout, context: context)
-        let written = promise ?? context.eventLoop.makePromise(of: Void.self)
-        written.futureResult.assumeIsolated().whenSuccess { [self] in self.finished(keep: response.keepConnection, context: context) }
-        context.writeAndFlush(wrapOutboundOut(out), promise: written)
+        let closesAfter = !response.keepConnection || drainEnd.map { $0 <= context.eventLoop.now } == true
+        guard !closesAfter, promise == nil else {
+            // The peer must take the response within the I/O deadline; the connection closes
+            // once the response is out (closing earlier would drop what is still queued).
+            arm(limits.ioTimeout, context: context)
+            let written = promise ?? context.eventLoop.makePromise(of: Void.self)
+            written.futureResult.assumeIsolated().whenSuccess { [self] in self.finished(keep: response.keepConnection, context: context) }
+            return context.writeAndFlush(wrapOutboundOut(out), promise: written)
+        }
+        // A kept connection idles from here: no promise to wait on (the web server reads what it asked for).
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+        finished(keep: true, context: context)
     }
 
     /// A request is over: close, or wait for the next one on a kept connection (while the

@@ -104,7 +104,7 @@ public final class FastCGIServer: Service {
                 channel.eventLoop.makeCompletedFuture {
                     let connection = FastCGIConnection(eventLoop: channel.eventLoop)
                     try channel.pipeline.syncOperations.addHandlers(
-                        ByteToMessageHandler(FastCGIRecordDecoder()), FastCGIRequestAssembler(limits: limits), connection)
+                        FastCGIRequestAssembler(limits: limits), connection)
                     connections.opened(connection)
                     channel.closeFuture.whenComplete { _ in connections.closed(connection) }
                     return connection

@@ -33,7 +33,6 @@ import Testing
         let limits = FastCGIConnectionLimits(bodyLimit: { head in head.path?.hasPrefix("/big") == true ? 4 * bodyLimit : bodyLimit },
                                              ioTimeout: .seconds(5), idleTimeout: .seconds(60))
         let c = EmbeddedChannel()
-        try c.pipeline.syncOperations.addHandler(ByteToMessageHandler(FastCGIRecordDecoder()))
         try c.pipeline.syncOperations.addHandler(FastCGIRequestAssembler(limits: limits))
         try c.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return c
