@@ -164,6 +164,25 @@ import Testing
         }
     }
 
+    @Test func aRequestWaitingForAConnectionTimesOutAtItsOwnDeadline() async throws {
+        try await withServer({ _, path in path == "/slow" ? .silent : .respond(status: 200, body: "ok") }, maxConnections: 1) { server, client in
+            let done = Mutex(false)
+            let slow = Task {
+                defer { done.withLock { $0 = true } }
+                return try await client.send(UpstreamRequest(method: "GET", url: server.url("/slow")), timeout: .seconds(60))
+            }
+            // The one connection is taken by /slow (its request reached the server).
+            while server.requests.isEmpty { await Task.yield() }
+            await #expect(throws: TransportError.timeout) {
+                _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/fast")), timeout: .milliseconds(100))
+            }
+            #expect(!done.withLock { $0 } && server.requests.count == 1, "it gave up while still waiting, at its own deadline")
+            // A cancelled call gives up like a timeout.
+            slow.cancel()
+            await #expect(throws: TransportError.timeout) { _ = try await slow.value }
+        }
+    }
+
     @Test func aRefusedConnectionOrAnInvalidURLIsUnreachable() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let client = HTTP1ClientTransport(group: group)

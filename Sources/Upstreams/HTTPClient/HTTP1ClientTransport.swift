@@ -73,17 +73,17 @@ public final class HTTP1ClientTransport: HTTPTransport {
             headers.add(name: "content-length", value: "0")
         }
         let head = HTTPRequestHead(version: .http1_1, method: method, uri: url.target, headers: headers)
-        let exchange = HTTP1Exchange(head: head, body: body, deadline: loop.now + TimeAmount(timeout),
-                                     promise: loop.makePromise(of: UpstreamAnswer.self))
+        let exchange = HTTP1Exchange(head: head, body: body, deadline: loop.now + TimeAmount(timeout))
         let origin = url.origin
-        if loop.inEventLoop {
-            pools.pool(for: origin).execute(exchange)
-        } else {
-            loop.execute { pools.pool(for: origin).execute(exchange) }
-        }
         do {
             return try await withTaskCancellationHandler {
-                try await exchange.promise.futureResult.get()
+                try await withUnsafeThrowingContinuation { continuation in
+                    if loop.inEventLoop {
+                        if exchange.attach(continuation) { pools.pool(for: origin).execute(exchange) }
+                    } else {
+                        loop.execute { if exchange.attach(continuation) { pools.pool(for: origin).execute(exchange) } }
+                    }
+                }
             } onCancel: {
                 // Cancelled (the request's drain deadline): given up like a timeout.
                 loop.execute { pools.pool(for: origin).giveUp(exchange, .timeout) }

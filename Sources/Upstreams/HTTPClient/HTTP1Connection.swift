@@ -11,38 +11,61 @@ final class HTTP1Exchange: Hashable, @unchecked Sendable {
     /// Safe to send again when a reused connection turned out dead before answering.
     let idempotent: Bool
     let deadline: NIODeadline
-    let promise: EventLoopPromise<UpstreamAnswer>
+    /// Its deadline while it waits for a connection.
     var timer: Scheduled<Void>?
     /// The connection writing it, once it has one.
     var connection: HTTP1Connection?
     var retried = false
     private(set) var finished = false
+    /// The awaiting task (resumed directly: no future in between).
+    private var continuation: UnsafeContinuation<UpstreamAnswer, any Error>?
+    /// The outcome when it came before the task was attached (cancelled before it started).
+    private var outcome: Result<UpstreamAnswer, TransportError>?
 
-    init(head: HTTPRequestHead, body: ByteBuffer?, deadline: NIODeadline, promise: EventLoopPromise<UpstreamAnswer>) {
+    init(head: HTTPRequestHead, body: ByteBuffer?, deadline: NIODeadline) {
         self.head = head
         self.body = body
         idempotent = [.GET, .HEAD, .PUT, .DELETE, .OPTIONS].contains(head.method)
         self.deadline = deadline
-        self.promise = promise
+    }
+
+    /// The task that awaits the answer; false when the exchange is over already (it was
+    /// resumed with the outcome and must not start).
+    func attach(_ continuation: UnsafeContinuation<UpstreamAnswer, any Error>) -> Bool {
+        if let outcome {
+            continuation.resume(with: outcome.mapError { $0 })
+            return false
+        }
+        self.continuation = continuation
+        return true
+    }
+
+    /// It got a connection (or one is opened for it): the connection keeps its deadline now.
+    func stopWaiting() {
+        timer?.cancel()
+        timer = nil
     }
 
     func succeed(_ answer: UpstreamAnswer) {
-        guard finish() else { return }
-        promise.succeed(answer)
+        finish(.success(answer))
     }
 
     func fail(_ error: TransportError) {
-        guard finish() else { return }
-        promise.fail(error)
+        finish(.failure(error))
     }
 
-    private func finish() -> Bool {
-        guard !finished else { return false }
+    private func finish(_ result: Result<UpstreamAnswer, TransportError>) {
+        guard !finished else { return }
         finished = true
         timer?.cancel()
         timer = nil
         connection = nil
-        return true
+        if let continuation {
+            self.continuation = nil
+            continuation.resume(with: result.mapError { $0 })
+        } else {
+            outcome = result
+        }
     }
 
     static func == (a: HTTP1Exchange, b: HTTP1Exchange) -> Bool { a === b }
@@ -68,6 +91,12 @@ final class HTTP1Connection: ChannelInboundHandler, Hashable {
     /// Some of the current answer arrived (the request reached the server).
     private var heardBack = false
     private var lastError: (any Error)?
+    /// The current exchange's deadline; one timer per connection keeps it, moved only when a
+    /// deadline comes earlier than the timer (most do not: an upstream's timeout is the same
+    /// for every call).
+    private var expiry: NIODeadline?
+    private var timer: Scheduled<Void>?
+    private var timerAt: NIODeadline?
 
     init(pool: HTTP1OriginPool, maxAnswerBytes: Int) {
         self.pool = pool
@@ -90,6 +119,7 @@ final class HTTP1Connection: ChannelInboundHandler, Hashable {
         }
         self.exchange = exchange
         exchange.connection = self
+        arm(exchange.deadline, context: context)
         heardBack = false
         status = nil
         body.clear()
@@ -117,6 +147,7 @@ final class HTTP1Connection: ChannelInboundHandler, Hashable {
             body.writeBuffer(&part)
         case .end:
             self.exchange = nil
+            expiry = nil
             answered += 1
             exchange.succeed(UpstreamAnswer(status: Int(status?.code ?? 0), body: Array(body.readableBytesView)))
             body.clear()
@@ -129,7 +160,28 @@ final class HTTP1Connection: ChannelInboundHandler, Hashable {
         context.close(promise: nil)
     }
 
+    private func arm(_ deadline: NIODeadline, context: ChannelHandlerContext) {
+        expiry = deadline
+        if let timer, let timerAt, timerAt > deadline {
+            timer.cancel()
+            self.timer = nil
+        }
+        guard timer == nil else { return }
+        timerAt = deadline
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            timer = nil
+            guard let expiry else { return }
+            if expiry <= context.eventLoop.now {
+                if let exchange { pool.giveUp(exchange, .timeout) }
+            } else if let c = self.context {
+                arm(expiry, context: c)
+            }
+        }
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
         if let exchange {
             self.exchange = nil
             if !heardBack && answered > 0 && exchange.idempotent && !exchange.retried {
@@ -148,6 +200,7 @@ final class HTTP1Connection: ChannelInboundHandler, Hashable {
     /// connection is not reused.
     func abandon() {
         exchange = nil
+        expiry = nil
         close()
     }
 

@@ -30,11 +30,10 @@ final class HTTP1OriginPool: @unchecked Sendable {
         state = HTTP1PoolState(limit: settings.limit, idleTimeout: settings.idleTimeout)
     }
 
-    /// Starts an exchange: its deadline runs from now; it gets a connection or waits for one.
+    /// Starts an exchange: it gets a connection or waits for one. Its deadline is kept by the
+    /// connection's one timer once it has one, by the connect timeout while one is opened, and
+    /// by a timer of its own only while it waits (the rare case).
     func execute(_ exchange: HTTP1Exchange) {
-        exchange.timer = loop.assumeIsolated().scheduleTask(deadline: exchange.deadline) { [self] in
-            giveUp(exchange, .timeout)
-        }
         lease(for: exchange, fresh: false)
     }
 
@@ -77,7 +76,10 @@ final class HTTP1OriginPool: @unchecked Sendable {
         switch lease {
         case .reuse(let connection): connection.start(exchange)
         case .connect: connect(for: exchange)
-        case .wait: break
+        case .wait:
+            exchange.timer = loop.assumeIsolated().scheduleTask(deadline: exchange.deadline) { [self] in
+                giveUp(exchange, .timeout)
+            }
         }
     }
 
@@ -86,8 +88,10 @@ final class HTTP1OriginPool: @unchecked Sendable {
         case .nothing:
             break
         case .serve(let exchange, let connection):
+            exchange.stopWaiting()
             connection.start(exchange)
         case .connect(let exchange):
+            exchange.stopWaiting()
             connect(for: exchange)
         case .close(let connection):
             connection.close()
