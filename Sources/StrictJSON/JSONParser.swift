@@ -173,17 +173,21 @@ public struct JSONParser {
     private mutating func parseString() throws(JSONParseError) -> String {
         index += 1  // opening quote
         let start = index
+        var ascii = true
         // Fast path: no escapes.
         while index < buffer.count {
             let c = buffer[index]
             if c == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: buffer[start..<index])
                 index += 1
+                // ASCII needs no validation (and `String(validating:)` is generic, unspecialised: slow).
+                if ascii { return String(decoding: slice, as: UTF8.self) }
                 guard let s = String(validating: slice, as: UTF8.self) else { throw error(.syntax("invalid UTF-8 in string")) }
                 return s
             }
             if c == UInt8(ascii: "\\") { break }
             if c < 0x20 { throw error(.syntax("control character in string")) }
+            if c >= 0x80 { ascii = false }
             index += 1
         }
         var bytes = Array(UnsafeBufferPointer(rebasing: buffer[start..<index]))

@@ -27,6 +27,13 @@ import Testing
         #expect(throws: JSONParseError.self) { try JSONParser.parse(text) }
     }
 
+    @Test func stringsAreUTF8CheckedWhetherOrNotTheyHaveEscapes() throws {
+        #expect(try JSONParser.parse(Array(#"["héllo","ab\n😀"]"#.utf8)) == ["héllo", "ab\n😀"])
+        for bad: [UInt8] in [[0x22, 0xFF, 0x22], [0x22, 0x61, 0xC3, 0x22], [0x22, 0x5C, 0x6E, 0xFF, 0x22]] {
+            #expect(throws: JSONParseError.self) { try JSONParser.parse(bad) }
+        }
+    }
+
     @Test func writesCompactlyWithoutEscapingSlashes() {
         let v: JSONValue = ["url": "https://x/y", "n": 3, "f": 1.5, "q": "a\"b\\c\u{1}"]
         #expect(v.jsonString == #"{"url":"https://x/y","n":3,"f":1.5,"q":"a\"b\\c\u0001"}"#)

@@ -22,6 +22,8 @@ public struct Router<Handler: Sendable>: Sendable {
     }
 
     public private(set) var routes: [Route] = []
+    /// The routes by their number of segments: only those can match a path.
+    private var bySegmentCount: [Int: [Route]] = [:]
 
     public init() {}
 
@@ -29,7 +31,9 @@ public struct Router<Handler: Sendable>: Sendable {
         let segments: [Segment] = template.split(separator: "/").map { s in
             s.hasPrefix(":") ? .parameter(String(s.dropFirst())) : .literal(s)
         }
-        routes.append(Route(method: method, template: template, segments: segments, handler: handler))
+        let route = Route(method: method, template: template, segments: segments, handler: handler)
+        routes.append(route)
+        bySegmentCount[segments.count, default: []].append(route)
     }
 
     /// Matches a percent-encoded path; parameters are returned percent-decoded.
@@ -37,20 +41,19 @@ public struct Router<Handler: Sendable>: Sendable {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
         // A trailing slash is not the same route ("/teleconsultation/" has an empty id).
         var allowed: [HTTPRequest.Method] = []
-        for route in routes {
-            guard route.segments.count == parts.count else { continue }
-            var parameters: [String: String] = [:]
-            var ok = true
-            for (segment, part) in zip(route.segments, parts) {
+        for route in bySegmentCount[parts.count] ?? [] {
+            let matches = zip(route.segments, parts).allSatisfy { segment, part in
                 switch segment {
-                case .literal(let l): if l != part { ok = false }
-                case .parameter(let name):
-                    if part.isEmpty { ok = false } else { parameters[name] = String(part).removingPercentEncodingLossless }
+                case .literal(let l): return l == part
+                case .parameter: return !part.isEmpty
                 }
-                if !ok { break }
             }
-            guard ok else { continue }
+            guard matches else { continue }
             if route.method == method || (method == .head && route.method == .get) {
+                var parameters: [String: String] = [:]
+                for (segment, part) in zip(route.segments, parts) {
+                    if case .parameter(let name) = segment { parameters[name] = String(part).removingPercentEncodingLossless }
+                }
                 return .found(route, parameters: parameters)
             }
             if !allowed.contains(route.method) { allowed.append(route.method) }
