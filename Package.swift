@@ -20,8 +20,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
     ],
     targets: [
-        // libfcgi (Debian libfcgi-dev) as a Swift module.
-        .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
+        // libfcgi's protocol header (Debian libfcgi-dev) as a Swift module: definitions only, nothing linked.
+        .systemLibrary(name: "CFastCGI", providers: [.apt(["libfcgi-dev"])]),
         // Sets the Swift runtime's global-enqueue hook (SwiftNIO's event loops as the global
         // executor, also with the runtime linked in statically).
         .target(name: "CExecutorHook"),

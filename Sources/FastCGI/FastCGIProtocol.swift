@@ -6,9 +6,9 @@ import CFastCGI
 /// `FCGX_Finish_r`) does blocking reads and writes on descriptors it owns, one request per
 /// thread. This transport runs on SwiftNIO's event loops, where no call may block, and serves
 /// many requests per thread, so it frames the records itself (`FastCGIRecordDecoder`,
-/// `FastCGIResponseEncoder`) and takes from libfcgi only what fits: the protocol's record
-/// types, roles, flags and status codes. libfcgi's own client (`cgi-fcgi`) and nginx are what
-/// the tests talk to it with.
+/// `FastCGIRecords`) and takes from libfcgi only what fits: the protocol's record types,
+/// roles, flags and status codes, from its header (so the binary does not link libfcgi).
+/// libfcgi's own client (`cgi-fcgi`) and nginx are what the tests talk to it with.
 enum FastCGIProtocol {
     static let version = UInt8(FCGI_VERSION_1)
     static let headerLength = Int(FCGI_HEADER_LEN)
