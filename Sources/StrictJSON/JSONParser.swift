@@ -4,6 +4,10 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
         case syntax(String)
         case duplicateKey(String)
         case tooDeep(Int)
+        /// A key of the root object the caller does not accept (`Limits.rootKeys`).
+        case unexpectedKey(String)
+        /// An object with more members, or an array with more elements, than `Limits.maxMembers`.
+        case tooManyMembers(limit: Int, inObject: Bool)
     }
     public let reason: Reason
     /// Path of the value being parsed, as `/a/0/b` (empty for the root).
@@ -15,6 +19,8 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
         case .syntax(let what): return "\(what) at offset \(offset)"
         case .duplicateKey(let key): return "duplicate key \"\(key)\""
         case .tooDeep(let limit): return "nesting deeper than \(limit) levels"
+        case .unexpectedKey(let key): return "unexpected key \"\(key)\""
+        case .tooManyMembers(let limit, let inObject): return "more than \(limit) \(inObject ? "members" : "elements")"
         }
     }
 }
@@ -25,9 +31,29 @@ public struct JSONParser {
     public static let defaultMaxDepth = 64
     static let duplicateScanLimit = 16
 
+    /// What a caller accepts beyond the syntax, checked while parsing: a hostile body is
+    /// refused at the first key or element too many, before it costs memory.
+    public struct Limits: Sendable {
+        public var maxDepth: Int
+        /// Members of one object, elements of one array.
+        public var maxMembers: Int
+        /// The keys the root object may have; nil: any.
+        public var rootKeys: Set<String>?
+
+        public init(maxDepth: Int = JSONParser.defaultMaxDepth, maxMembers: Int = .max, rootKeys: Set<String>? = nil) {
+            self.maxDepth = maxDepth
+            self.maxMembers = maxMembers
+            self.rootKeys = rootKeys
+        }
+    }
+
     public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSONValue {
+        try parse(bytes, limits: Limits(maxDepth: maxDepth))
+    }
+
+    public static func parse(_ bytes: [UInt8], limits: Limits) throws(JSONParseError) -> JSONValue {
         try bytes.withUnsafeBufferPointer { buffer throws(JSONParseError) in
-            var p = JSONParser(buffer: buffer, maxDepth: maxDepth)
+            var p = JSONParser(buffer: buffer, limits: limits)
             p.skipWhitespace()
             let value = try p.parseValue(depth: 0)
             p.skipWhitespace()
@@ -42,12 +68,16 @@ public struct JSONParser {
 
     private let buffer: UnsafeBufferPointer<UInt8>
     private let maxDepth: Int
+    private let maxMembers: Int
+    private let rootKeys: Set<String>?
     private var index = 0
     private var path: [String] = []
 
-    private init(buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
+    private init(buffer: UnsafeBufferPointer<UInt8>, limits: Limits) {
         self.buffer = buffer
-        self.maxDepth = maxDepth
+        maxDepth = limits.maxDepth
+        maxMembers = limits.maxMembers
+        rootKeys = limits.rootKeys
     }
 
     private func error(_ reason: JSONParseError.Reason) -> JSONParseError {
@@ -97,6 +127,8 @@ public struct JSONParser {
             skipWhitespace()
             guard index < buffer.count, buffer[index] == UInt8(ascii: "\"") else { throw error(.syntax("expected a string key")) }
             let key = try parseString()
+            if depth == 1, let rootKeys, !rootKeys.contains(key) { throw error(.unexpectedKey(key)) }
+            if members.count == maxMembers { throw error(.tooManyMembers(limit: maxMembers, inObject: true)) }
             if seen == nil && members.count >= Self.duplicateScanLimit {
                 seen = Set(members.map(\.key))
             }
@@ -130,6 +162,7 @@ public struct JSONParser {
         if index < buffer.count, buffer[index] == UInt8(ascii: "]") { index += 1; return .array([]) }
         while true {
             skipWhitespace()
+            if elements.count == maxMembers { throw error(.tooManyMembers(limit: maxMembers, inObject: false)) }
             path.append(String(elements.count))
             elements.append(try parseValue(depth: depth))
             path.removeLast()

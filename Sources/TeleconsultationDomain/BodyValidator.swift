@@ -8,22 +8,37 @@ public enum BodyValidator {
     public static let maxIdLength = 4096
     public static let maxTextLength = 1024
 
-    /// Parses the body as strict JSON.
-    public static func parse(_ bytes: [UInt8]) throws(ValidationError) -> JSONValue {
+    /// No object or array in a request body may have more members than this (the largest
+    /// legitimate one has 25): a hostile body is refused before it costs memory.
+    public static let maxMembers = 1_000
+
+    /// Parses the body as strict JSON; `rootKeys`: the keys its route reads (any other is
+    /// refused at once, with the message the route's validation gives it); nil: any.
+    public static func parse(_ bytes: [UInt8], rootKeys: [String]? = nil) throws(ValidationError) -> JSONValue {
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
             throw ValidationError("body must be object")
         }
         do {
-            return try JSONParser.parse(bytes)
+            return try JSONParser.parse(bytes, limits: .init(maxMembers: maxMembers, rootKeys: rootKeys.map(Set.init)))
         } catch {
             let at = "body" + error.path
             switch error.reason {
             case .duplicateKey(let key): throw ValidationError("\(at) must NOT have duplicate key '\(key)'")
             case .tooDeep(let limit): throw ValidationError("body must NOT be nested deeper than \(limit) levels")
+            case .unexpectedKey(let key): throw ValidationError("body must NOT have additional property '\(key)'")
+            case .tooManyMembers(let limit, let inObject):
+                throw ValidationError("\(at) must NOT have more than \(limit) \(inObject ? "properties" : "items")")
             case .syntax: throw ValidationError("body is not valid JSON: \(error.description)")
             }
         }
     }
+
+    /// The root keys of each body (the participant route's include those refused in auth0
+    /// mode: their validation says why).
+    public static let creationKeys = teleconsultationKeys
+    public static let participantKeys = ["userExternalId", "userId", "groups", "group", "fullName", "language"]
+    public static let credentialsKeys = ["expiresIn"]
+    public static let settingsUpdateKeys = ["background_alias"]
 
     static let teleconsultationKeys = ["participants", "start_date", "end_date", "duration_in_seconds"]
     public static let minimumDurationInSeconds = 300
@@ -193,14 +208,14 @@ public enum BodyValidator {
     /// POST /credentials: an optional `{"expiresIn": 360..86400}`; the seconds the token lives.
     public static func credentials(_ bytes: [UInt8]) throws(ValidationError) -> Int {
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return defaultExpiresIn }
-        let o = try object(try parse(bytes), at: "body", allowed: ["expiresIn"])
+        let o = try object(try parse(bytes, rootKeys: credentialsKeys), at: "body", allowed: credentialsKeys)
         guard let e = o["expiresIn"] else { return defaultExpiresIn }
         return try integer(e, at: "body/expiresIn", min: minimumExpiresIn, max: maximumExpiresIn)
     }
 
     /// PATCH /settings/update: `{"background_alias": "<alias>"}`.
     public static func settingsUpdate(_ body: JSONValue) throws(ValidationError) -> String {
-        let o = try object(body, at: "body", allowed: ["background_alias"])
+        let o = try object(body, at: "body", allowed: settingsUpdateKeys)
         guard let a = o["background_alias"] else { throw ValidationError("body must have required property 'background_alias'") }
         return try text(a, at: "body/background_alias")
     }

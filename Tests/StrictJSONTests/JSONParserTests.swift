@@ -34,6 +34,19 @@ import Testing
         }
     }
 
+    @Test func limitsStopAHostileDocumentAtTheFirstKeyOrElementTooMany() throws {
+        let limits = JSONParser.Limits(maxMembers: 3, rootKeys: ["a", "b"])
+        // Keys are checked at the root only; members everywhere.
+        #expect(try JSONParser.parse(Array(#"{"a":{"x":1,"y":2,"z":3},"b":[1,2,3]}"#.utf8), limits: limits) == ["a": ["x": 1, "y": 2, "z": 3], "b": [1, 2, 3]])
+        for (text, reason, path) in [(#"{"a":1,"c":2,"d":"never read"#, JSONParseError.Reason.unexpectedKey("c"), ""),
+                                     (#"{"a":{"w":1,"x":1,"y":2,"z":3}}"#, .tooManyMembers(limit: 3, inObject: true), "/a"),
+                                     (#"{"b":[1,2,3,4]}"#, .tooManyMembers(limit: 3, inObject: false), "/b")] {
+            do { _ = try JSONParser.parse(Array(text.utf8), limits: limits); Issue.record("accepted \(text)") } catch {
+                #expect(error.reason == reason && error.path == path, "\(text): \(error)")
+            }
+        }
+    }
+
     @Test func writesCompactlyWithoutEscapingSlashes() {
         let v: JSONValue = ["url": "https://x/y", "n": 3, "f": 1.5, "q": "a\"b\\c\u{1}"]
         #expect(v.jsonString == #"{"url":"https://x/y","n":3,"f":1.5,"q":"a\"b\\c\u0001"}"#)

@@ -106,4 +106,15 @@ import Testing
         let body: JSONValue = ["userExternalId": .string(id), "groups": ["doctor"], "fullName": "D"]
         #expect(try BodyValidator.participant(body, mode: .standalone).userExternalId == id)
     }
+
+    @Test func aBodyIsRefusedAtItsFirstUnknownKeyAndPastAThousandMembers() {
+        // The unknown key is named as the route's validation names it, even with the rest unread.
+        #expect(throws: ValidationError("body must NOT have additional property 'k0'")) {
+            try BodyValidator.parse(Array(#"{"start_date":"x","k0":0,"k1":"#.utf8), rootKeys: BodyValidator.creationKeys)
+        }
+        let many = "[" + (0...1000).map { _ in "1" }.joined(separator: ",") + "]"
+        #expect(throws: ValidationError("body/participants/data must NOT have more than 1000 items")) {
+            try BodyValidator.parse(Array(#"{"participants":{"number":2,"data":\#(many)}}"#.utf8), rootKeys: BodyValidator.creationKeys)
+        }
+    }
 }

@@ -32,7 +32,7 @@ public struct AccountRoutes: Sendable {
                                                       "creation_date": stored.creationDate]])
         }
         router.add(.patch, "/settings/update") { c in
-            let alias = try BodyValidator.settingsUpdate(try BodyValidator.parse(c.request.body))
+            let alias = try BodyValidator.settingsUpdate(try BodyValidator.parse(c.request.body, rootKeys: BodyValidator.settingsUpdateKeys))
             let company = try await useCases.settings.update(callerId: callers.caller(of: c), backgroundAlias: alias, context: upstream.context(for: c))
             return .json(.ok, ["company": Self.json(company)])
         }

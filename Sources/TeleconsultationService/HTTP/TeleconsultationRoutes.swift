@@ -19,19 +19,19 @@ public struct TeleconsultationRoutes: Sendable {
     public func register(in router: inout Router<Handler>) {
         let mode = useCases.mode
         router.add(.post, "/teleconsultation") { c in
-            let input = try BodyValidator.creation(try BodyValidator.parse(c.request.body), mode: mode)
+            let input = try BodyValidator.creation(try BodyValidator.parse(c.request.body, rootKeys: BodyValidator.creationKeys), mode: mode)
             let id = try await useCases.create.run(input, context: upstream.context(for: c))
             return .json(.created, ["roomId": .string(id)])
         }
         router.add(.patch, "/teleconsultation/:roomId") { c in
             let id = try roomId(c)
-            let input = try BodyValidator.update(try BodyValidator.parse(c.request.body), mode: mode)
+            let input = try BodyValidator.update(try BodyValidator.parse(c.request.body, rootKeys: BodyValidator.creationKeys), mode: mode)
             try await useCases.update.run(roomId: id, input, context: upstream.context(for: c))
             return .empty(.noContent)
         }
         router.add(.post, "/teleconsultation/:roomId/participants/data") { c in
             let id = try roomId(c)
-            let input = try BodyValidator.participant(try BodyValidator.parse(c.request.body), mode: mode)
+            let input = try BodyValidator.participant(try BodyValidator.parse(c.request.body, rootKeys: BodyValidator.participantKeys), mode: mode)
             try await useCases.addParticipant.run(roomId: id, input, context: upstream.context(for: c))
             return .empty(.created)
         }
