@@ -22,9 +22,9 @@ let package = Package(
     targets: [
         // libfcgi's protocol header (Debian libfcgi-dev) as a Swift module: definitions only, nothing linked.
         .systemLibrary(name: "CFastCGI", providers: [.apt(["libfcgi-dev"])]),
-        // Sets the Swift runtime's global-enqueue hook (SwiftNIO's event loops as the global
-        // executor, also with the runtime linked in statically).
-        .target(name: "CExecutorHook"),
+        // The C side of the executable: the Swift runtime's global-enqueue hook (SwiftNIO's event
+        // loops as the global executor, also with the runtime linked in statically), signalfd.
+        .target(name: "CProcessShims"),
         // Strict JSON: duplicate keys, depth and size limits, ordered objects.
         .target(name: "StrictJSON"),
         // The seam between transport and application: request and response values.
@@ -70,7 +70,7 @@ let package = Package(
         ]),
         // The executable: read configuration, wire, serve.
         .executableTarget(name: "teleconsultation-backend", dependencies: [
-            "CExecutorHook", "FastCGI", "Responder", "StrictJSON", "TeleconsultationDomain", "TeleconsultationPorts", "TeleconsultationService", "Upstreams",
+            "CProcessShims", "FastCGI", "Responder", "StrictJSON", "TeleconsultationDomain", "TeleconsultationPorts", "TeleconsultationService", "Upstreams",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),

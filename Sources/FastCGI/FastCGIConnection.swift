@@ -60,6 +60,11 @@ final class FastCGIConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
+    /// For a connection whose pipeline could not be set up: it has no requests to give.
+    func abandon() {
+        closed = true
+    }
+
     /// The next request; nil once the connection is closed (also when the task is cancelled:
     /// the connection is closed then).
     func next() async -> FastCGIRequest? {

@@ -26,6 +26,11 @@ public struct FastCGIServerConfiguration: Sendable {
     /// When the server stops, how long a kept connection stays open for the web server to
     /// close it (it is serving requests meanwhile); then the server closes it.
     public var drainGraceMilliseconds: Int = 1_500
+    /// How long the drain may take once shutdown begins; past it the requests in flight are
+    /// abandoned (logged, their connections closed unanswered). nil: no limit.
+    public var shutdownTimeout: Duration?
+    /// How the drain deadline waits (a clock of the caller's choosing).
+    public var sleep: @Sendable (Duration) async throws -> Void = { try await ContinuousClock().sleep(for: $0) }
 
     public init() {}
 }
@@ -96,15 +101,25 @@ public final class FastCGIServer: Service {
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(AcceptCounter(gate: gate)) }
             }
             .serverChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
-            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            // TCP_NODELAY at the TCP level (NIO skips it on unix sockets). Not socketOption(.tcp_nodelay):
+            // that is SOL_SOCKET with the same number, SO_DEBUG, which only root may set.
+            .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
             // A burst of connections (the web server opens one per request) is taken off the
             // backlog at once and waits here for a slot, instead of overflowing the backlog
             // (a web server's connect() then fails with EAGAIN).
-            .bind(NIOBSDSocket.Handle(listenFD), serverBackPressureStrategy: .init(lowWatermark: max(1, maxInFlight / 4), highWatermark: maxInFlight)) { channel in
+            .bind(NIOBSDSocket.Handle(listenFD), serverBackPressureStrategy: .init(lowWatermark: max(1, maxInFlight / 4), highWatermark: maxInFlight)) { [logger] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let connection = FastCGIConnection(eventLoop: channel.eventLoop)
-                    try channel.pipeline.syncOperations.addHandlers(
-                        FastCGIRequestAssembler(limits: limits), connection)
+                    do {
+                        try channel.pipeline.syncOperations.addHandlers(FastCGIRequestAssembler(limits: limits), connection)
+                    } catch {
+                        // One connection that cannot be set up is closed; a failed initializer
+                        // would end the accept loop for every connection after it.
+                        logger.warning("a connection could not be set up", metadata: ["error": .string(String(describing: error))])
+                        connection.abandon()
+                        channel.close(promise: nil)
+                        return connection
+                    }
                     connections.opened(connection)
                     channel.closeFuture.whenComplete { _ in connections.closed(connection) }
                     return connection
@@ -122,51 +137,87 @@ public final class FastCGIServer: Service {
         let slots = ConnectionSlots(maxInFlight)
         let logger = self.logger
         let abandoned = self.abandoned
+        let acceptFailure = AcceptFailure()
+        let drainTimeout = configuration.shutdownTimeout
+        let sleep = configuration.sleep
         await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                await withDiscardingTaskGroup { group in
-                    do {
-                        try await server.executeThenClose { inbound in
-                            for try await connection in inbound {
-                                // Past the limit, connections wait for a slot (and then in the kernel backlog).
-                                if !slots.tryAcquire() { await slots.acquire() }
-                                group.addTask {
-                                    await self.serve(connection)
-                                    slots.release()
+            await withTaskGroup(of: Void.self) { phases in
+                // Serving, until the drain is over.
+                phases.addTask {
+                    await withGracefulShutdownHandler {
+                        await withDiscardingTaskGroup { group in
+                            do {
+                                try await server.executeThenClose { inbound in
+                                    for try await connection in inbound {
+                                        // Past the limit, connections wait for a slot (and then in the kernel backlog).
+                                        if !slots.tryAcquire() { await slots.acquire() }
+                                        group.addTask {
+                                            await self.serve(connection)
+                                            slots.release()
+                                        }
+                                        if gate.received() { server.channel.close(promise: nil) }
+                                    }
                                 }
-                                if gate.received() { server.channel.close(promise: nil) }
+                            } catch {
+                                if gate.isStopped {
+                                    logger.debug("accepting ended", metadata: ["error": .string(String(describing: error))])
+                                } else {
+                                    // The listening socket itself failed: the process stops (and systemd
+                                    // restarts it), after the requests in flight.
+                                    logger.error("accepting failed", metadata: ["error": .string(String(describing: error))])
+                                    acceptFailure.record(error)
+                                }
                             }
                         }
-                    } catch {
-                        logger.debug("accepting ended", metadata: ["error": .string(String(describing: error))])
+                    } onGracefulShutdown: {
+                        self.onGracefulShutdown()
+                        logger.info("shutting down", metadata: ["inFlight": .stringConvertible(connections.inFlight().count)])
+                        // Stop accepting: no accept() any more (what waits in the kernel backlog is for the
+                        // next instance: the socket stays with whoever handed it over); the connections
+                        // accepted already are served, and then the listening channel closes.
+                        let channel = server.channel
+                        channel.eventLoop.execute {
+                            _ = channel.setOption(ChannelOptions.autoRead, value: false)
+                            if gate.stop() { channel.close(promise: nil) }
+                            // One that never reaches the loop (its setup failed) does not hold the stop up.
+                            channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
+                        }
+                        connections.quiesce()
                     }
                 }
-            } onGracefulShutdown: {
-                self.onGracefulShutdown()
-                logger.info("shutting down", metadata: ["inFlight": .stringConvertible(connections.inFlight().count)])
-                // Stop accepting: no accept() any more (what waits in the kernel backlog is for the
-                // next instance: the socket stays with whoever handed it over); the connections
-                // accepted already are served, and then the listening channel closes.
-                let channel = server.channel
-                channel.eventLoop.execute {
-                    _ = channel.setOption(ChannelOptions.autoRead, value: false)
-                    if gate.stop() { channel.close(promise: nil) }
-                    // One that never reaches the loop (its setup failed) does not hold the stop up.
-                    channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
+                // The drain deadline: once shutdown begins, SHUTDOWN_TIMEOUT_MS; past it the
+                // requests still in flight are logged and abandoned (their connections closed
+                // unanswered), so the process still ends.
+                if let drainTimeout {
+                    phases.addTask {
+                        do {
+                            try await gracefulShutdown()
+                            try await sleep(drainTimeout)
+                        } catch {
+                            return  // the drain ended in time (or shutdown never began)
+                        }
+                        Self.abandon(connections.inFlight(), into: abandoned, logger: logger)
+                    }
                 }
-                connections.quiesce()
+                // Whichever ends first ends the other.
+                await phases.next()
+                phases.cancelAll()
             }
         } onCancel: {
-            let names = connections.inFlight()
-            abandoned.record(names)
-            if !names.isEmpty {
-                logger.error("shutdown timeout: abandoning requests in flight", metadata: [
-                    "abandoned": .stringConvertible(names.count), "requests": .array(names.map { .string($0) }),
-                ])
-            }
+            Self.abandon(connections.inFlight(), into: abandoned, logger: logger)
         }
         let left = abandoned.requests
         if !left.isEmpty { throw AbandonedRequests(requests: left) }
+        if let error = acceptFailure.error { throw error }
+    }
+
+    private static func abandon(_ names: [String], into abandoned: AbandonedList, logger: Logger) {
+        abandoned.record(names)
+        if !names.isEmpty {
+            logger.error("shutdown timeout: abandoning requests in flight", metadata: [
+                "abandoned": .stringConvertible(names.count), "requests": .array(names.map { .string($0) }),
+            ])
+        }
     }
 
     /// One connection: its requests in turn, answered; closed when the peer or the request says
@@ -211,6 +262,8 @@ final class AcceptGate: Sendable {
         }
     }
 
+    var isStopped: Bool { state.withLock { $0.stopped } }
+
     /// No more accepting; true when every accepted one has been received already.
     func stop() -> Bool {
         state.withLock { s in
@@ -230,6 +283,13 @@ final class AcceptCounter: ChannelInboundHandler, Sendable {
         gate.accepted()
         context.fireChannelRead(data)
     }
+}
+
+/// Why accepting stopped, when it was not the shutdown.
+final class AcceptFailure: Sendable {
+    private let failure = Mutex<(any Error)?>(nil)
+    func record(_ error: any Error) { failure.withLock { $0 = error } }
+    var error: (any Error)? { failure.withLock { $0 } }
 }
 
 /// What the drain deadline abandoned.

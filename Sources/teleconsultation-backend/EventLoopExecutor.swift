@@ -1,4 +1,4 @@
-import CExecutorHook
+import CProcessShims
 import NIOCore
 import NIOPosix
 
@@ -6,7 +6,8 @@ import NIOPosix
 /// share the event-loop threads, with no hop between Dispatch's pool and an event loop on
 /// every await. It does what `NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()`
 /// does, but reaches the runtime's hook at link time (see `executor_hook.c`): that works with
-/// the Swift runtime linked in statically too.
+/// the Swift runtime linked in statically too. (Sleeps do not go through this hook: they take
+/// `EventLoopClock`.)
 enum EventLoopExecutor {
     typealias EnqueueHook = @convention(thin) (UnownedJob, @convention(thin) (UnownedJob) -> Void) -> Void
 

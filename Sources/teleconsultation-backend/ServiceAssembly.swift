@@ -43,7 +43,7 @@ struct ServiceAssembly: Sendable {
             store: store, video: video, directory: directory,
             planner: RoomPlanner(privileges: c.privileges, live: c.liveTeleconsultation, recording: c.recordingType),
             schedule: Schedule(immutablePeriodMilliseconds: Int64(c.immutablePeriodMilliseconds), unlimited: c.unlimitedTeleconsultation),
-            retry: ConflictRetry(budget: .seconds(5)), backgrounds: BackgroundPolicy(groups: c.groupsWithBackgroundList),
+            retry: ConflictRetry(budget: .seconds(5), clock: EventLoopClock()), backgrounds: BackgroundPolicy(groups: c.groupsWithBackgroundList),
             now: { Timestamp(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))) })
         let useCases = Teleconsultations(deps, deleteUploads: c.deleteUploads)
         sweep = SweepRooms(store: store, video: video, grace: .milliseconds(c.sweepGraceMilliseconds), now: deps.now)

@@ -68,7 +68,9 @@ for warning in configuration.warnings { logger.warning("configuration", metadata
 
 if sweepCommand {
     let service = ServiceAssembly(configuration: configuration, metrics: ServiceMetrics(), logger: logger)
-    Glibc.exit(await SweepCommand.run(service.sweep, dryRun: dryRun, configuration: configuration, logger: logger, close: service.transport))
+    runOnTheEventLoopsThenExit { [dryRun, configuration, logger] in
+        await SweepCommand.run(service.sweep, dryRun: dryRun, configuration: configuration, logger: logger, close: service.transport)
+    }
 }
 
 if checkOnly {
@@ -76,6 +78,11 @@ if checkOnly {
                                                      "bandyerAPIVersion": .string(configuration.bandyerAPIVersion.rawValue)])
     exit(0)
 }
+
+// SIGTERM/SIGINT are blocked before any thread starts (the threads inherit the mask) and read
+// from a signalfd by the ShutdownSignals service.
+let shutdownSignals: ShutdownSignals
+do { shutdownSignals = try ShutdownSignals.block(logger: logger) } catch { StartupFailure.exit(key: "signals", reason: error.description) }
 
 // 1 000 connections need 2 000 descriptors: take the hard limit.
 var limit = rlimit()
@@ -115,6 +122,8 @@ fcgiConfiguration.maxInFlight = configuration.maxInFlight
 fcgiConfiguration.ioTimeoutMilliseconds = configuration.fastCGIIOTimeoutMilliseconds
 fcgiConfiguration.idleTimeoutMilliseconds = configuration.fastCGIIdleTimeoutMilliseconds
 fcgiConfiguration.drainGraceMilliseconds = configuration.fastCGIDrainGraceMilliseconds
+fcgiConfiguration.shutdownTimeout = configuration.timeouts.shutdown
+fcgiConfiguration.sleep = { try await EventLoopClock().sleep(for: $0) }
 let server = FastCGIServer(listenFD: listenFD, configuration: fcgiConfiguration, responder: service.application,
                            failureResponder: service.transportFailures, logger: logger,
                            onGracefulShutdown: { [readiness = service.readiness] in readiness.startDraining() })
@@ -128,23 +137,34 @@ logger.info("listening", metadata: [
 ])
 
 // The long-lived parts as services: SIGTERM/SIGINT shut them down gracefully, the server first
-// (it stops accepting and drains), then the HTTP client. Past SHUTDOWN_TIMEOUT_MS the drain is
-// cancelled; the server logs what it abandons.
-var groupConfiguration = ServiceGroupConfiguration(services: [
+// (it stops accepting and drains), then the HTTP client. The drain deadline (SHUTDOWN_TIMEOUT_MS)
+// is the server's own, on the event loops' timers: the service group's would sleep on Dispatch.
+let groupConfiguration = ServiceGroupConfiguration(services: [
+    .init(service: shutdownSignals, successTerminationBehavior: .gracefullyShutdownGroup),
     .init(service: HTTPClientService(transport: service.transport)),
     .init(service: server),
-], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-groupConfiguration.maximumGracefulShutdownDuration = configuration.timeouts.shutdown
-groupConfiguration.maximumCancellationDuration = Duration.seconds(5)
-var exitCode: Int32 = 0
-do {
-    try await ServiceGroup(configuration: groupConfiguration).run()
-    if server.abandonedRequests.isEmpty { logger.info("stopped") } else { exitCode = 1 }
-} catch {
-    if !(error is FastCGIServer.AbandonedRequests) {
-        logger.critical("stopped on an error", metadata: ["error": .string(String(describing: error))])
+], logger: logger)
+runOnTheEventLoopsThenExit { [logger, listenSocket] in
+    var exitCode: Int32 = 0
+    do {
+        try await ServiceGroup(configuration: groupConfiguration).run()
+        if server.abandonedRequests.isEmpty { logger.info("stopped") } else { exitCode = 1 }
+    } catch {
+        if !(error is FastCGIServer.AbandonedRequests) {
+            logger.critical("stopped on an error", metadata: ["error": .string(String(describing: error))])
+        }
+        exitCode = 1
     }
-    exitCode = 1
+    if case .unix(let path) = listenSocket { unlink(path) }
+    return exitCode
 }
-if case .unix(let path) = listenSocket { unlink(path) }
-Glibc.exit(exitCode)
+
+/// Runs `body` as a task on the global executor (the event loops) and exits with the code it
+/// returns; the main thread only waits. Not a top-level `await` (nor `dispatchMain()`): those
+/// hand libdispatch's main queue to a worker thread of the user-initiated class, which asks
+/// for nice -4 and, refused in the sandbox, writes a line that is not JSON to the journal.
+func runOnTheEventLoopsThenExit(_ body: @escaping @Sendable () async -> Int32) -> Never {
+    Task.detached { Glibc.exit(await body()) }
+    // Nothing wakes the main thread (the shutdown signals are blocked); the process ends by exit().
+    while true { pause() }
+}

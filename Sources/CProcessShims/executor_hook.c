@@ -5,7 +5,7 @@
 // passes --exclude-libs ALL), the variable is not in the dynamic symbol table, dlsym finds
 // nothing, and every await would hop through Dispatch's thread pool. A reference resolved
 // at link time finds it in both the static and the dynamic build.
-#include "executor_hook.h"
+#include "process_shims.h"
 #include <stddef.h>
 
 extern const void *swift_task_enqueueGlobal_hook;
