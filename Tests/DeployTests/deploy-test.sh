@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# The deploy test: what a sysadmin installs, under the real systemd (this machine's init is
+# not systemd). In a Debian 12 container booted with systemd as PID 1, through the shipped
+# files as they are: the .deb installed on the bare system, the environment file written, the
+# socket and the sweep timer enabled, the edge nginx profile enabled with only its port
+# changed, and the stand-ins on the host's loopback. Then: socket activation, the API in both
+# modes, restarts under load, a stop with slow requests in flight, the journal, the hardening
+# score, the sweep, and removal and purge. Every container and process it starts is removed,
+# also when it fails. Needs root.
+#
+# usage: deploy-test.sh DEB UPSTREAM_EMULATOR_BINARY
+#   DEPLOY_TEST_CACHE  where the root file system is cached (/var/cache/teleconsultation-backend-test)
+#   SECURITY_EXPOSURE  the highest `systemd-analyze security` exposure accepted (the recorded one)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=box.sh
+. "$here/box.sh"
+[ "$(id -u)" = 0 ] || { echo "deploy test: needs root" >&2; exit 1; }
+deb=$(realpath "$1")
+emulator=$(realpath "$2")
+max_exposure=${SECURITY_EXPOSURE:-1.2}
+started=$(date +%s)
+
+# A run that was killed outright (SIGKILL: no trap) may have left its container: remove it.
+for old in /var/tmp/tcb-deploy.*; do
+    [ -d "$old" ] && { box_remove "$old/box"; rm -rf "$old"; }
+done
+work=$(mktemp -d /var/tmp/tcb-deploy.XXXXXX)
+box="$work/box"
+mkdir -p "$box"
+pids=()
+cleanup() {
+    local status=$?
+    box_remove "$box"
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$work"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+step() { echo "== deploy test: $*"; }
+fail() {
+    echo "deploy test FAILED: $*" >&2
+    if box_pid1 "$box" >/dev/null; then
+        echo "-- the unit's journal:" >&2
+        box_run "$box" journalctl -u teleconsultation-backend -u teleconsultation-backend.socket --no-pager -n 40 -o short >&2 || true
+    fi
+    exit 1
+}
+in_box() { box_run "$box" "$@"; }
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# --- the stand-ins, on the host's loopback -------------------------------------------------
+BANDYER_API_SECRET_KEY=deploy-test-key "$emulator" --host 127.0.0.1 --port 0 >"$work/emulator.out" 2>"$work/emulator.log" &
+pids+=($!)
+for _ in $(seq 100); do grep -q listening "$work/emulator.out" 2>/dev/null && break; sleep 0.1; done
+emulator_port=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$work/emulator.out")
+[ -n "$emulator_port" ] || fail "the stand-ins did not start"
+up="http://127.0.0.1:$emulator_port"
+port=$(free_port)
+api="http://127.0.0.1:$port/api/v1/telecons-be"
+control() { curl -fsS -X "$1" "$up/_control$2" -H 'content-type: application/json' ${3:+-d "$3"}; }
+control PUT /auth0/users '[{"user_id":"dr-who","name":"Dr Who","groups":["doctor"],"token":"doctor-token"},
+  {"user_id":"pat-1","name":"Pat One","groups":["patient"],"token":"patient-token"}]' >/dev/null
+
+# --- 1. install on a bare Debian 12 ----------------------------------------------------------
+step "booting a Debian 12 container with systemd as PID 1"
+box_boot "$box" || fail "the container did not boot"
+in_box test ! -e /usr/bin/swift || fail "the container has a Swift toolchain: the test would prove nothing"
+cp "$deb" "$box/root/root/package.deb"
+step "dpkg -i $(basename "$deb")"
+in_box dpkg -i /root/package.deb >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; fail "dpkg -i"; }
+in_box test -x /usr/bin/teleconsultation-backend || fail "no binary installed"
+
+write_env() { # the environment file, as a sysadmin writes it (it keeps the package's mode)
+    {
+        echo "BANDYER_API_SECRET_KEY=deploy-test-key"
+        echo "BANDYER_BASE_URL=$up/bandyer/v2"
+        echo "CRUD_SERVICE_URL=$up/crud"
+        echo "IDENTITY_SERVICE=$up/auth0"
+        echo "TELECONSULTATION_SERVICE_CONFIG_PATH=/etc/teleconsultation-backend/config.json"
+        echo "TELECONSULTATION_DELETE_UPLOADS=true"
+        echo "SWEEP_GRACE_MS=0"
+        for line in "$@"; do echo "$line"; done
+    } >"$box/root/etc/teleconsultation-backend/env"
+}
+write_env
+[ "$(stat -c %a "$box/root/etc/teleconsultation-backend/env")" = 640 ] || fail "the environment file is not mode 0640"
+
+step "enabling the socket, the sweep timer and the edge nginx profile (port $port)"
+in_box systemctl enable --now teleconsultation-backend.socket teleconsultation-backend-sweep.timer >/dev/null 2>&1 \
+    || fail "systemctl enable --now"
+conf=/etc/nginx/conf.d/teleconsultation-backend.conf
+sed "s/^\([[:space:]]*listen\) 8080;/\1 $port;/" "$box/root$conf.disabled" >"$box/root$conf"
+cmp -s "$box/root$conf.disabled" "$box/root$conf" && fail "the edge profile's listen 8080 was not found"
+in_box nginx -t >"$work/nginx-t.log" 2>&1 || { cat "$work/nginx-t.log" >&2; fail "nginx -t"; }
+in_box systemctl reload nginx || fail "nginx reload"
+
+# --- 2. socket activation --------------------------------------------------------------------
+step "socket activation"
+[ "$(in_box systemctl is-active teleconsultation-backend.service || true)" = inactive ] || fail "the service ran before any request"
+for _ in $(seq 100); do curl -s -o /dev/null "$api/-/healthz" && break; sleep 0.1; done
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$api/-/healthz")" = 200 ] || fail "GET /-/healthz through nginx"
+[ "$(in_box systemctl is-active teleconsultation-backend.service)" = active ] || fail "the first request did not start the service"
+in_box journalctl _SYSTEMD_UNIT=teleconsultation-backend.service -o cat --no-pager | grep '"msg":"listening"' | grep -q inherited \
+    || fail "the app did not say it inherited the socket"
+
+# --- 3. the API through nginx, in both modes -------------------------------------------------
+call() { # METHOD PATH TOKEN [BODY] -> "STATUS BODY"
+    local out
+    out=$(curl -s -o "$work/body" -w '%{http_code}' -X "$1" "$api$2" ${3:+-H "authorization: Bearer $3"} \
+        ${4:+-H 'content-type: application/json' -d "$4"})
+    echo "$out $(cat "$work/body")"
+}
+expect() { # STATUS "STATUS BODY" what
+    [ "${2%% *}" = "$1" ] || fail "$3: expected $1, got ${2:0:300}"
+}
+walk_through() { # DOCTOR PATIENT (participant JSON)
+    local r id start
+    start=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)  # now: the join window is open
+    r=$(call POST /teleconsultation doctor-token "{\"participants\":{\"number\":2,\"data\":[$1]},\"start_date\":\"$start\",\"duration_in_seconds\":1800}")
+    expect 201 "$r" "create"
+    id=$(sed 's/.*"roomId":"\([0-9a-f]*\)".*/\1/' <<<"${r#* }")
+    r=$(call GET "/teleconsultation/$id" doctor-token); expect 200 "$r" "GET before the room"
+    grep -q '"accessLinkURL":null' <<<"$r" || fail "a link before the room exists: $r"
+    expect 201 "$(call POST "/teleconsultation/$id/participants/data" doctor-token "$2")" "add the second participant"
+    for token in doctor-token patient-token; do
+        r=$(call GET "/teleconsultation/$id?details=true" $token); expect 200 "$r" "GET as $token"
+        grep -q '"accessLinkURL":"http' <<<"$r" || fail "no link for $token: $r"
+    done
+    expect 401 "$(call GET "/teleconsultation/$id" "")" "GET without logging in"
+    expect 200 "$(call DELETE "/teleconsultation/$id/uploads" doctor-token)" "delete the call's uploads"
+    expect 204 "$(call DELETE "/teleconsultation/$id" doctor-token)" "delete"
+}
+step "the API through nginx, standalone mode"
+walk_through '{"userExternalId":"dr-who","groups":["doctor"],"fullName":"Dr Who"}' \
+    '{"userExternalId":"pat-1","groups":["patient"],"fullName":"Pat One"}'
+step "the API through nginx, auth0 mode (environment changed, service restarted)"
+write_env "AUTH_SERVICE=$up/auth0" "DEFAULT_CLIENT_TYPE=frontend"
+in_box systemctl restart teleconsultation-backend.service || fail "restart into auth0 mode"
+walk_through '{"userExternalId":"dr-who"}' '{"userExternalId":"pat-1"}'
+
+# --- 4. restarts under load, and a stop with slow requests in flight ------------------------
+step "three restarts under 16 concurrent clients (half of them POSTing)"
+r=$(call POST /teleconsultation doctor-token '{"participants":["dr-who","pat-1"],"start_date":"2030-01-01T10:00:00.000Z","duration_in_seconds":1800}')
+expect 201 "$r" "create for the load"
+room=$(sed 's/.*"roomId":"\([0-9a-f]*\)".*/\1/' <<<"${r#* }")
+count="$work/count"; stop="$work/stop"
+echo 0 >"$count"
+python3 "$here/load.py" "$port" "$room" doctor-token 16 "$count" "$stop" >"$work/load.json" &
+load_pid=$!
+pids+=($load_pid)
+wait_for_count() { # until the clients have made N more requests
+    local target=$(($(cat "$count") + $1))
+    for _ in $(seq 600); do [ "$(cat "$count")" -ge "$target" ] && return 0; sleep 0.05; done
+    fail "the clients stalled at $(cat "$count") requests"
+}
+wait_for_count 200
+for i in 1 2 3; do
+    in_box systemctl restart teleconsultation-backend.service || fail "restart $i"
+    wait_for_count 200
+done
+touch "$stop"
+wait "$load_pid" || fail "the load generator failed"
+python3 - "$work/load.json" <<'PY' || fail "requests failed across the restarts: $(cat "$work/load.json" | head -c 600)"
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"   {r['ok']} requests answered as expected, {len(r['failures'])} failed")
+sys.exit(1 if r["failures"] or r["ok"] < 800 else 0)
+PY
+
+step "systemctl stop with slow requests in flight"
+control POST /faults '{"service":"crud","method":"GET","delayMs":2000,"times":4}' >/dev/null
+slow=()
+for i in 1 2 3 4; do
+    curl -s -o "$work/slow$i" -w '%{http_code}' -H 'authorization: Bearer doctor-token' "$api/teleconsultation/$room" >"$work/slow$i.status" &
+    slow+=($!)
+done
+curl -fsS "$up/_control/wait/delaying?atLeast=4" >/dev/null || fail "the slow requests did not reach the CRUD stand-in"
+in_box systemctl stop teleconsultation-backend.service || fail "systemctl stop"
+for p in "${slow[@]}"; do wait "$p" || true; done
+for i in 1 2 3 4; do [ "$(cat "$work/slow$i.status")" = 200 ] || fail "slow request $i: $(cat "$work/slow$i.status") $(cat "$work/slow$i")"; done
+[ "$(in_box systemctl is-active teleconsultation-backend.service || true)" = inactive ] || fail "the unit is not inactive after the stop"
+[ "$(in_box systemctl show -P Result teleconsultation-backend.service)" = success ] || fail "the unit's result is not success"
+in_box journalctl _SYSTEMD_UNIT=teleconsultation-backend.service -o cat --no-pager | grep '"msg":"shutting down"' | grep -q '"inFlight":4' \
+    || fail "the drain did not report the 4 requests in flight"
+control DELETE /faults >/dev/null
+
+# --- 5. the journal and the hardening -------------------------------------------------------
+step "the journal: JSON lines only, nothing denied"
+in_box journalctl _SYSTEMD_UNIT=teleconsultation-backend.service -o cat --no-pager >"$work/journal"
+[ -s "$work/journal" ] || fail "nothing in the unit's journal"
+python3 - "$work/journal" <<'PY' || fail "a line of the unit's journal is not JSON"
+import json, sys
+for n, line in enumerate(open(sys.argv[1]), 1):
+    try:
+        assert isinstance(json.loads(line), dict)
+    except Exception:
+        print(f"   line {n}: {line.strip()[:200]}")
+        sys.exit(1)
+PY
+in_box journalctl -u teleconsultation-backend.service -o cat --no-pager >"$work/journal-all"
+if grep -Eiq 'errno=|permission denied|operation not permitted|seccomp|audit' "$work/journal-all"; then
+    grep -Ei 'errno=|permission denied|operation not permitted|seccomp|audit' "$work/journal-all" | head -5 >&2
+    fail "a denied call is in the journal"
+fi
+exposure=$(in_box systemd-analyze security --no-pager teleconsultation-backend.service | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
+echo "   systemd-analyze security: exposure $exposure (accepted up to $max_exposure)"
+awk -v e="$exposure" -v m="$max_exposure" 'BEGIN { exit !(e != "" && e + 0 <= m + 0) }' || fail "exposure $exposure is above $max_exposure"
+
+# --- 6. the sweep ---------------------------------------------------------------------------
+step "the sweep timer and one sweep against the stand-ins"
+in_box systemctl list-timers --all --no-pager | grep -q teleconsultation-backend-sweep.timer || fail "the sweep timer is not listed"
+in_box systemctl start teleconsultation-backend-sweep.service || fail "the sweep service failed"
+[ "$(in_box systemctl show -P Result teleconsultation-backend-sweep.service)" = success ] || fail "the sweep's result is not success"
+in_box journalctl _SYSTEMD_UNIT=teleconsultation-backend-sweep.service -o cat --no-pager | grep -q '"trashedRooms"' \
+    || fail "the sweep printed no summary"
+
+# --- 7. removal and purge -------------------------------------------------------------------
+step "dpkg -r, then dpkg -P"
+rm -f "$box/root$conf"
+in_box systemctl reload nginx || true
+in_box dpkg -r teleconsultation-backend >"$work/dpkg-r.log" 2>&1 || { cat "$work/dpkg-r.log" >&2; fail "dpkg -r"; }
+in_box test ! -e /usr/bin/teleconsultation-backend || fail "the binary is still there after dpkg -r"
+in_box dpkg -P teleconsultation-backend >"$work/dpkg-p.log" 2>&1 || { cat "$work/dpkg-p.log" >&2; fail "dpkg -P"; }
+for path in /etc/teleconsultation-backend /lib/systemd/system/teleconsultation-backend.service \
+            /lib/systemd/system/teleconsultation-backend.socket /etc/nginx/conf.d/teleconsultation-backend.conf.disabled \
+            /run/teleconsultation-backend.sock /usr/share/doc/teleconsultation-backend; do
+    in_box test ! -e "$path" || fail "$path is left after dpkg -P"
+done
+[ -z "$(in_box systemctl list-unit-files --no-legend 'teleconsultation-backend*')" ] || fail "a unit is left after dpkg -P"
+in_box pgrep -f /usr/bin/teleconsultation-backend >/dev/null && fail "a process is left after dpkg -P"
+step "passed in $(($(date +%s) - started)) s"
