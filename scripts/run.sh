@@ -26,7 +26,7 @@ pids+=($!)
 for _ in $(seq 100); do grep -q listening "$dir/emulator.out" 2>/dev/null && break; sleep 0.1; done
 up="http://127.0.0.1:$emulator_port"
 
-app_env=(BANDYER_BASE_URL="$up/bandyer" CRUD_SERVICE_URL="$up/crud" LOG_LEVEL="${LOG_LEVEL:-info}")
+app_env=(BANDYER_BASE_URL="$up/bandyer" CRUD_SERVICE_URL="$up/crud" LOG_LEVEL="${LOG_LEVEL:-info}" TELECONSULTATION_DELETE_UPLOADS=true)
 if [ "$mode" = auth0 ]; then
     app_env+=(AUTH_SERVICE="$up/auth0" DEFAULT_CLIENT_TYPE=frontend)
     doc_id='auth0|dr-who'; pat_id='auth0|pat-1'
@@ -85,8 +85,15 @@ curl -s -o /dev/null -w '%{http_code}\\n' -X POST \$B/teleconsultation/\$ID/part
 # 4. each person gets a personal link (open it in a browser: the stand-in shows whose it is)
 curl -s \$B/teleconsultation/\$ID $as_doctor; echo
 curl -s \$B/teleconsultation/\$ID $as_patient; echo
-# 5. $stranger_note; then the teleconsultation is deleted
+# 5. the room as the provider describes it, and the link in English
+curl -s "\$B/teleconsultation/\$ID?details=true&language=en" $as_doctor; echo
+# 6. an SDK token for the patient's mobile app
+curl -s -X POST \$B/credentials $as_patient -H 'content-type: application/json' -d '{"expiresIn":600}'; echo
+# 7. $stranger_note
 curl -s \$B/teleconsultation/\$ID $as_stranger; echo
+# 8. the files shared in the call are deleted (none here: seed some with POST $up/_control/bandyer/uploads
+#    {"room_id","keys"}, the room id is in $up/_control/state), then the teleconsultation
+curl -s -X DELETE \$B/teleconsultation/\$ID/uploads $as_doctor; echo
 curl -s -o /dev/null -w '%{http_code}\\n' -X DELETE \$B/teleconsultation/\$ID $as_doctor
 
 Ctrl-C stops everything.
