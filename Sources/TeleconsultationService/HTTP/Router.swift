@@ -24,6 +24,8 @@ public struct Router<Handler: Sendable>: Sendable {
     public private(set) var routes: [Route] = []
     /// The routes by their number of segments: only those can match a path.
     private var bySegmentCount: [Int: [Route]] = [:]
+    /// Routes without parameters, by their path: found without splitting the path.
+    private var literal: [Substring: [Route]] = [:]
 
     public init() {}
 
@@ -34,10 +36,16 @@ public struct Router<Handler: Sendable>: Sendable {
         let route = Route(method: method, template: template, segments: segments, handler: handler)
         routes.append(route)
         bySegmentCount[segments.count, default: []].append(route)
+        if !segments.contains(where: { if case .parameter = $0 { true } else { false } }) {
+            literal[Substring(template), default: []].append(route)
+        }
     }
 
     /// Matches a percent-encoded path; parameters are returned percent-decoded.
     public func match(method: HTTPRequest.Method, path: Substring) -> Match {
+        if let exact = literal[path], let route = exact.first(where: { $0.method == method || (method == .head && $0.method == .get) }) {
+            return .found(route, parameters: [:])
+        }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
         // A trailing slash is not the same route ("/teleconsultation/" has an empty id).
         var allowed: [HTTPRequest.Method] = []
