@@ -44,12 +44,28 @@ step() { echo "== deploy test: $*"; }
 fail() {
     echo "deploy test FAILED: $*" >&2
     if box_pid1 "$box" >/dev/null; then
-        echo "-- the unit's journal:" >&2
-        box_run "$box" journalctl -u teleconsultation-backend -u teleconsultation-backend.socket --no-pager -n 40 -o short >&2 || true
+        echo "-- the units' journal:" >&2
+        box_run "$box" journalctl -u teleconsultation-backend -u teleconsultation-backend.socket \
+            -u teleconsultation-backend-sweep --no-pager -n 40 -o short >&2 || true
     fi
+    # Again last: the test shows the end of this output.
+    echo "deploy test FAILED: $*" >&2
     exit 1
 }
 in_box() { box_run "$box" "$@"; }
+# journal_has UNIT GREP-PATTERN [SECOND-PATTERN]: waits until the unit's journal holds a line
+# matching (both patterns). A unit's standard output reaches journald through a stream that
+# journald reads in its own time, so a line may land after the process has ended: the
+# journal is synced, then read again until the line is there (bounded).
+journal_has() {
+    local unit=$1 first=$2 second=${3:-}
+    for _ in $(seq 100); do
+        in_box journalctl --sync 2>/dev/null || true
+        in_box journalctl _SYSTEMD_UNIT="$unit" -o cat --no-pager | grep -e "$first" | grep -q -e "$second" && return 0
+        sleep 0.05
+    done
+    return 1
+}
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # --- the stand-ins, on the host's loopback -------------------------------------------------
@@ -104,7 +120,7 @@ step "socket activation"
 for _ in $(seq 100); do curl -s -o /dev/null "$api/-/healthz" && break; sleep 0.1; done
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$api/-/healthz")" = 200 ] || fail "GET /-/healthz through nginx"
 [ "$(in_box systemctl is-active teleconsultation-backend.service)" = active ] || fail "the first request did not start the service"
-in_box journalctl _SYSTEMD_UNIT=teleconsultation-backend.service -o cat --no-pager | grep '"msg":"listening"' | grep -q inherited \
+journal_has teleconsultation-backend.service '"msg":"listening"' inherited \
     || fail "the app did not say it inherited the socket"
 
 # --- 3. the API through nginx, in both modes -------------------------------------------------
@@ -184,12 +200,13 @@ for p in "${slow[@]}"; do wait "$p" || true; done
 for i in 1 2 3 4; do [ "$(cat "$work/slow$i.status")" = 200 ] || fail "slow request $i: $(cat "$work/slow$i.status") $(cat "$work/slow$i")"; done
 [ "$(in_box systemctl is-active teleconsultation-backend.service || true)" = inactive ] || fail "the unit is not inactive after the stop"
 [ "$(in_box systemctl show -P Result teleconsultation-backend.service)" = success ] || fail "the unit's result is not success"
-in_box journalctl _SYSTEMD_UNIT=teleconsultation-backend.service -o cat --no-pager | grep '"msg":"shutting down"' | grep -q '"inFlight":4' \
+journal_has teleconsultation-backend.service '"msg":"shutting down"' '"inFlight":4' \
     || fail "the drain did not report the 4 requests in flight"
 control DELETE /faults >/dev/null
 
 # --- 5. the journal and the hardening -------------------------------------------------------
 step "the journal: JSON lines only, nothing denied"
+in_box journalctl --sync 2>/dev/null || true
 in_box journalctl _SYSTEMD_UNIT=teleconsultation-backend.service -o cat --no-pager >"$work/journal"
 [ -s "$work/journal" ] || fail "nothing in the unit's journal"
 python3 - "$work/journal" <<'PY' || fail "a line of the unit's journal is not JSON"
@@ -215,7 +232,7 @@ step "the sweep timer and one sweep against the stand-ins"
 in_box systemctl list-timers --all --no-pager | grep -q teleconsultation-backend-sweep.timer || fail "the sweep timer is not listed"
 in_box systemctl start teleconsultation-backend-sweep.service || fail "the sweep service failed"
 [ "$(in_box systemctl show -P Result teleconsultation-backend-sweep.service)" = success ] || fail "the sweep's result is not success"
-in_box journalctl _SYSTEMD_UNIT=teleconsultation-backend-sweep.service -o cat --no-pager | grep -q '"trashedRooms"' \
+journal_has teleconsultation-backend-sweep.service '"trashedRooms"' \
     || fail "the sweep printed no summary"
 
 # --- 7. removal and purge -------------------------------------------------------------------
