@@ -55,8 +55,9 @@ fail() {
 in_box() { box_run "$box" "$@"; }
 # journal_has UNIT GREP-PATTERN [SECOND-PATTERN]: waits until the unit's journal holds a line
 # matching (both patterns). A unit's standard output reaches journald through a stream that
-# journald reads in its own time, so a line may land after the process has ended: the
-# journal is synced, then read again until the line is there (bounded).
+# journald reads in its own time, so a line may land after the process has ended (systemd
+# issue 28650; `journalctl --sync` of systemd 252 does not wait for streams): the journal is
+# read again until the line is there (bounded).
 journal_has() {
     local unit=$1 first=$2 second=${3:-}
     for _ in $(seq 100); do
