@@ -72,6 +72,11 @@ public struct JSONParser {
     private let rootKeys: Set<String>?
     private var index = 0
     private var path: [String] = []
+    /// The members (elements) of the objects (arrays) being parsed, innermost last: each
+    /// object is gathered here and then copied once into an array of its exact size, instead
+    /// of growing an array of its own (a few reallocations per object).
+    private var memberStack: [(key: String, value: JSONValue)] = []
+    private var elementStack: [JSONValue] = []
 
     private init(buffer: UnsafeBufferPointer<UInt8>, limits: Limits) {
         self.buffer = buffer
@@ -118,7 +123,10 @@ public struct JSONParser {
     private mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
         if depth > maxDepth { throw error(.tooDeep(maxDepth)) }
         index += 1
-        var members: [(key: String, value: JSONValue)] = []
+        // Room for a typical document's members and nesting, made once: grown only by larger ones.
+        if memberStack.capacity == 0 { memberStack.reserveCapacity(32) }
+        if path.capacity == 0 { path.reserveCapacity(8) }
+        let base = memberStack.count
         // Duplicate keys: a scan while the object is small, a hash set once it is not.
         var seen: Set<String>?
         skipWhitespace()
@@ -128,13 +136,14 @@ public struct JSONParser {
             guard index < buffer.count, buffer[index] == UInt8(ascii: "\"") else { throw error(.syntax("expected a string key")) }
             let key = try parseString()
             if depth == 1, let rootKeys, !rootKeys.contains(key) { throw error(.unexpectedKey(key)) }
-            if members.count == maxMembers { throw error(.tooManyMembers(limit: maxMembers, inObject: true)) }
-            if seen == nil && members.count >= Self.duplicateScanLimit {
-                seen = Set(members.map(\.key))
+            let count = memberStack.count - base
+            if count == maxMembers { throw error(.tooManyMembers(limit: maxMembers, inObject: true)) }
+            if seen == nil && count >= Self.duplicateScanLimit {
+                seen = Set(memberStack[base...].map(\.key))
             }
             if let inserted = seen?.insert(key).inserted {
                 if !inserted { throw error(.duplicateKey(key)) }
-            } else if members.contains(where: { $0.key == key }) {
+            } else if memberStack[base...].contains(where: { $0.key == key }) {
                 throw error(.duplicateKey(key))
             }
             skipWhitespace()
@@ -144,27 +153,31 @@ public struct JSONParser {
             path.append(key)
             let value = try parseValue(depth: depth)
             path.removeLast()
-            members.append((key, value))
+            memberStack.append((key, value))
             skipWhitespace()
             guard index < buffer.count else { throw error(.syntax("unexpected end of input")) }
             if buffer[index] == UInt8(ascii: ",") { index += 1; continue }
             if buffer[index] == UInt8(ascii: "}") { index += 1; break }
             throw error(.syntax("expected ',' or '}'"))
         }
-        return .object(JSONObject(uniqueKeysWithValues: members))
+        return .object(JSONObject(uniqueKeysWithValues: Self.take(from: &memberStack, at: base)))
     }
 
     private mutating func parseArray(depth: Int) throws(JSONParseError) -> JSONValue {
         if depth > maxDepth { throw error(.tooDeep(maxDepth)) }
         index += 1
-        var elements: [JSONValue] = []
+        if elementStack.capacity == 0 { elementStack.reserveCapacity(16) }
+        if path.capacity == 0 { path.reserveCapacity(8) }
+        let base = elementStack.count
         skipWhitespace()
         if index < buffer.count, buffer[index] == UInt8(ascii: "]") { index += 1; return .array([]) }
         while true {
             skipWhitespace()
-            if elements.count == maxMembers { throw error(.tooManyMembers(limit: maxMembers, inObject: false)) }
-            path.append(String(elements.count))
-            elements.append(try parseValue(depth: depth))
+            let count = elementStack.count - base
+            if count == maxMembers { throw error(.tooManyMembers(limit: maxMembers, inObject: false)) }
+            path.append(String(count))
+            let element = try parseValue(depth: depth)
+            elementStack.append(element)
             path.removeLast()
             skipWhitespace()
             guard index < buffer.count else { throw error(.syntax("unexpected end of input")) }
@@ -172,7 +185,17 @@ public struct JSONParser {
             if buffer[index] == UInt8(ascii: "]") { index += 1; break }
             throw error(.syntax("expected ',' or ']'"))
         }
-        return .array(elements)
+        return .array(Self.take(from: &elementStack, at: base))
+    }
+
+    /// The stack's elements from `base` on, moved into an array of their own (a copy, never
+    /// the stack's storage shared, so the stack keeps its capacity for the next object).
+    private static func take<Element>(from stack: inout [Element], at base: Int) -> [Element] {
+        var taken: [Element] = []
+        taken.reserveCapacity(stack.count - base)
+        taken.append(contentsOf: stack[base...])
+        stack.removeLast(stack.count - base)
+        return taken
     }
 
     private mutating func parseNumber() throws(JSONParseError) -> Double {

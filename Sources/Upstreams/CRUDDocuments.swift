@@ -41,8 +41,10 @@ enum CRUDDocuments {
         guard let o = value.objectValue, let id = o["_id"]?.stringValue, Identifiers.isCRUDId(id) else {
             throw Malformed(description: "no valid _id")
         }
+        let items = o["participants"]?.arrayValue ?? []
         var participants: [Participant] = []
-        for (i, item) in (o["participants"]?.arrayValue ?? []).enumerated() {
+        participants.reserveCapacity(items.count)
+        for (i, item) in items.enumerated() {
             participants.append(try participant(item, at: i, externalIds: externalIds))
         }
         let legacyEpoch = Timestamp(milliseconds: 0)

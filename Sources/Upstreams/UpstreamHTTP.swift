@@ -74,7 +74,12 @@ public struct UpstreamHTTP: Sendable {
             throw UpstreamError(upstream: upstream, operation: operation, kind: .timeout)
         }
         var request = request
-        request.headers.insert(contentsOf: [("accept", "application/json"), ("x-request-id", context.requestId)], at: 0)
+        var headers: [(String, String)] = []
+        headers.reserveCapacity(request.headers.count + 2)
+        headers.append(("accept", "application/json"))
+        headers.append(("x-request-id", context.requestId))
+        headers.append(contentsOf: request.headers)
+        request.headers = headers
         do {
             let answer = try await transport.send(request, timeout: remaining)
             timers.record(upstream, operation, answer.status < 400 ? "ok" : "status_\(answer.status)", start.duration(to: .now))
@@ -122,10 +127,14 @@ extension UpstreamAnswer {
 /// `upstream_request_duration_seconds{upstream,operation,outcome}` through swift-metrics,
 /// one handle per label set.
 final class TimerCache: Sendable {
-    private let timers = Mutex<[String: CoreMetrics.Timer]>([:])
+    /// The label values themselves (no string built per call).
+    private struct Key: Hashable {
+        let upstream: String, operation: String, outcome: String
+    }
+    private let timers = Mutex<[Key: CoreMetrics.Timer]>([:])
 
     func record(_ upstream: String, _ operation: String, _ outcome: String, _ duration: Duration) {
-        let key = upstream + "\u{0}" + operation + "\u{0}" + outcome
+        let key = Key(upstream: upstream, operation: operation, outcome: outcome)
         let timer = timers.withLock { cache in
             if let t = cache[key] { return t }
             let t = CoreMetrics.Timer(label: "upstream_request_duration_seconds",

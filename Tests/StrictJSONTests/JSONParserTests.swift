@@ -17,6 +17,22 @@ import Testing
         }
     }
 
+    @Test func nestedObjectsAndArraysKeepTheirOwnMembers() throws {
+        // Objects and arrays are gathered on shared stacks: each must get exactly its own
+        // members, and a key is a duplicate only within its own object.
+        let text = #"{"a":{"b":[1,{"c":[],"d":{}},[2,[3]]],"e":"f"},"g":[{"h":1},{"h":2}],"x":{"a":{"a":{"a":[]}}},"z":[[],[[]],{}]}"#
+        #expect(String(decoding: try JSONParser.parse(text).jsonBytes, as: UTF8.self) == text)
+        let keys = (0..<40).map { "\"k\($0)\":\($0)" }.joined(separator: ",")
+        let big = "{\(keys),\"inner\":{\(keys)},\"list\":[{\(keys)},{\(keys)}]}"
+        let parsed = try JSONParser.parse(big)
+        #expect(parsed.objectValue?.count == 42 && parsed["inner"]?.objectValue?.count == 40)
+        #expect(parsed["list"]?.arrayValue?.map { $0.objectValue?.count } == [40, 40])
+        #expect(parsed["inner"]?["k39"] == 39)
+        do { _ = try JSONParser.parse("{\"o\":{\"p\":[{\(keys),\"k7\":1}]}}"); Issue.record("accepted") } catch {
+            #expect(error.reason == .duplicateKey("k7") && error.path == "/o/p/0")
+        }
+    }
+
     @Test func rejectsDeepNestingWithoutCrashing() {
         let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
         do { _ = try JSONParser.parse(deep); Issue.record("accepted") } catch { #expect(error.reason == .tooDeep(64)) }

@@ -99,6 +99,19 @@ import Testing
         if case .methodNotAllowed(let allowed) = router.match(method: .delete, path: "/teleconsultation/x/participants/data") {
             #expect(allowed == [.post])
         } else { Issue.record("expected 405") }
+        // Segments are what lies between slashes: none is skipped, merged or invented.
+        for path in ["/teleconsultation/x/", "/teleconsultation//participants/data", "//teleconsultation/x", "/teleconsultation",
+                     "teleconsultation/x", "", "/", "/teleconsultation/x/participants/data/"] {
+            if case .found = router.match(method: .get, path: path[...]) { Issue.record("\(path) matched") }
+            if case .found = router.match(method: .post, path: path[...]) { Issue.record("\(path) matched") }
+        }
+        if case .found(_, let p) = router.match(method: .post, path: "/teleconsultation/x%20y/participants/data") {
+            #expect(p == ["roomId": "x y"])
+        } else { Issue.record("no match") }
+        if case .found(_, let p) = router.match(method: .get, path: "x/teleconsultation/y") {
+            // What comes before the first slash is not a segment (request paths always start with one).
+            #expect(p == ["roomId": "y"])
+        } else { Issue.record("no match") }
     }
 
     @Test func roomIdsMustBe24LowercaseHex() {

@@ -2,7 +2,12 @@ import HTTPTypes
 import StrictJSON
 import TeleconsultationDomain
 
-/// Finds the caller's id with `userIdPathInRequest` in `{"headers", "query", "params"}`.
+/// Finds the caller's id with `userIdPathInRequest` in `{"headers", "query", "params"}`:
+/// headers by lower-case name, the query string's parameters and the route's parameters,
+/// each the first of repeated names.
+///
+/// Only the one value the first two steps name is looked up (that document is never built:
+/// it would cost a dozen allocations on every request); the rest of the path walks that value.
 struct CallerIdentification: Sendable {
     let steps: [CallerLocator.Step]
 
@@ -17,21 +22,23 @@ struct CallerIdentification: Sendable {
     }
 
     func caller(of c: RequestContext) -> String? {
-        CallerLocator.locate(steps, in: root(c))
+        Self.locate(steps, headers: c.request.head.headerFields, query: { c.request.queryItem($0) },
+                    parameters: c.parameters)
     }
 
-    /// `{"headers": {lower-case name: value}, "query": {...}, "params": {...}}`; the first of
-    /// repeated names wins.
-    func root(_ c: RequestContext) -> JSONValue {
-        var headers: [(String, JSONValue)] = []
-        var seen = Set<String>()
-        for f in c.request.head.headerFields where seen.insert(f.name.canonicalName).inserted {
-            headers.append((f.name.canonicalName, .string(f.value)))
+    static func locate(_ steps: [CallerLocator.Step], headers: HTTPFields, query: (String) -> String?,
+                       parameters: [String: String]) -> String? {
+        // The document's members are objects of strings: a path must name a member of one, by
+        // two object steps; anything else finds an object or nothing, never an id.
+        guard steps.count >= 2, case .object(let section) = steps[0], case .object(let name) = steps[1] else { return nil }
+        let value: String?
+        switch section {
+        case "headers": value = headers.first { $0.name.canonicalName == name }?.value
+        case "query": value = query(name)
+        case "params": value = parameters[name]
+        default: value = nil
         }
-        var params: [(String, JSONValue)] = []
-        for (k, v) in c.parameters.sorted(by: { $0.key < $1.key }) { params.append((k, .string(v))) }
-        return ["headers": .object(JSONObject(uniqueKeysWithValues: headers)),
-                "query": .object(JSONObject(uniqueKeysWithValues: c.request.queryItems.map { ($0.key, JSONValue.string($0.value)) })),
-                "params": .object(JSONObject(uniqueKeysWithValues: params))]
+        guard let value else { return nil }
+        return CallerLocator.locate(Array(steps.dropFirst(2)), in: .string(value))
     }
 }

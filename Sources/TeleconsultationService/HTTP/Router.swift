@@ -46,7 +46,21 @@ public struct Router<Handler: Sendable>: Sendable {
         if let exact = literal[path], let route = exact.first(where: { $0.method == method || (method == .head && $0.method == .get) }) {
             return .found(route, parameters: [:])
         }
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        // The segments after the first "/" (what comes before it, "" in a path, is not one),
+        // in one array sized once.
+        var parts: [Substring] = []
+        parts.reserveCapacity(8)
+        if var start = path.utf8.firstIndex(of: UInt8(ascii: "/")).map({ path.utf8.index(after: $0) }) {
+            var i = start
+            while i < path.utf8.endIndex {
+                if path.utf8[i] == UInt8(ascii: "/") {
+                    parts.append(path[start..<i])
+                    start = path.utf8.index(after: i)
+                }
+                i = path.utf8.index(after: i)
+            }
+            parts.append(path[start...])
+        }
         // A trailing slash is not the same route ("/teleconsultation/" has an empty id).
         var allowed: [HTTPRequest.Method] = []
         for route in bySegmentCount[parts.count] ?? [] {

@@ -7,9 +7,12 @@ import Synchronization
 public final class ServiceMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     private let inFlightGauge: Gauge
-    /// Handles by "method route status": a registry look-up builds label arrays and hashes
-    /// them under its lock; this is one dictionary hit per request.
-    private let requestHandles = Mutex<[String: (Counter, DurationHistogram)]>([:])
+    /// Handles by method, route and status: a registry look-up builds label arrays and hashes
+    /// them under its lock; this is one dictionary hit per request, and no string is built.
+    private struct RequestKey: Hashable {
+        let method: String, route: String, status: Int
+    }
+    private let requestHandles = Mutex<[RequestKey: (Counter, DurationHistogram)]>([:])
     public static let buckets: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25),
                                       .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
                                       .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10)]
@@ -39,7 +42,7 @@ public final class ServiceMetrics: Sendable {
 
     func requestFinished(method: String, route: String, status: Int, duration: Duration) {
         inFlightGauge.decrement()
-        let key = method + " " + route + " " + String(status)
+        let key = RequestKey(method: method, route: route, status: status)
         let handles = requestHandles.withLock { cache in
             if let h = cache[key] { return h }
             let h = (registry.makeCounter(descriptor: Self.requests, labels: [("method", method), ("route", route), ("status_code", String(status))]),
