@@ -174,7 +174,7 @@ run() { # name, description, connections, server pid for CPU and RSS (or -), url
     if [ "${PERF_ROW:-}" = "$name" ] && [ "$pid" != "-" ] && [ ! -e "$dir/perf-$name.data" ]; then
         # Profiling on request: a sampled profile of the app during this row (software clock).
         local target=(-p "$pid"); [ -n "${PERF_ALL:-}" ] && target=(-a)
-        perf record -F 999 -e cpu-clock -g "${target[@]}" -o "$dir/perf-$name.data" -- sleep "$seconds" >/dev/null 2>&1 & perf_pid=$!
+        perf record $([ -n "${PERF_EVENT:-}" ] && echo "-c 1" || echo "-F 999") -e "${PERF_EVENT:-cpu-clock}" ${PERF_CALLGRAPH:+--call-graph $PERF_CALLGRAPH} -g "${target[@]}" -o "$dir/perf-$name.data" -- sleep "$seconds" >/dev/null 2>&1 & perf_pid=$!
     fi
     local nginx_before server_before out
     nginx_before=$(ticks $(nginx_pids)); server_before=$([ "$pid" != "-" ] && ticks "$pid" || echo 0)
@@ -184,7 +184,8 @@ run() { # name, description, connections, server pid for CPU and RSS (or -), url
     if [ -n "$perf_pid" ]; then
         wait "$perf_pid" || true
         perf report -i "$dir/perf-$name.data" --no-children --sort ${PERF_SORT:-symbol} ${PERF_FLAT:+-g none} --stdio 2>/dev/null | grep -v "^#" | grep -v "^$" | head -${PERF_LINES:-60} > "bench/results/perf-$name.txt" || true
-        echo "   profile of $name: bench/results/perf-$name.txt"
+        cp "$dir/perf-$name.data" "bench/results/perf-$name.data" 2>/dev/null || true
+        echo "   profile of $name: bench/results/perf-$name.txt (data: bench/results/perf-$name.data)"
     fi
     local r p50 p99 non2xx sock errors rss="-"
     r=$(awk '/^Requests\/sec/ { printf "%.0f", $2 }' <<<"$out")

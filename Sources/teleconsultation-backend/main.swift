@@ -59,16 +59,17 @@ do {
 }
 
 let logLevel = configuration.logLevel.swiftLogLevel  // nil: silent
+let standardError = BatchedStandardError()
 LoggingSystem.bootstrap { label in
     guard let logLevel else { return SwiftLogNoOpLogHandler() }
-    return JSONLogHandler(label: label, level: logLevel)
+    return JSONLogHandler(label: label, level: logLevel, sink: standardError.write)
 }
 let logger = Logger(label: BuildInfo.name)
 for warning in configuration.warnings { logger.warning("configuration", metadata: ["warning": .string(warning)]) }
 
 if sweepCommand {
     let service = ServiceAssembly(configuration: configuration, metrics: ServiceMetrics(), logger: logger)
-    runOnTheEventLoopsThenExit { [dryRun, configuration, logger] in
+    runOnTheEventLoopsThenExit(flushing: standardError) { [dryRun, configuration, logger] in
         await SweepCommand.run(service.sweep, dryRun: dryRun, configuration: configuration, logger: logger, close: service.transport)
     }
 }
@@ -144,7 +145,7 @@ let groupConfiguration = ServiceGroupConfiguration(services: [
     .init(service: HTTPClientService(transport: service.transport)),
     .init(service: server),
 ], logger: logger)
-runOnTheEventLoopsThenExit { [logger, listenSocket] in
+runOnTheEventLoopsThenExit(flushing: standardError) { [logger, listenSocket] in
     var exitCode: Int32 = 0
     do {
         try await ServiceGroup(configuration: groupConfiguration).run()
@@ -160,11 +161,16 @@ runOnTheEventLoopsThenExit { [logger, listenSocket] in
 }
 
 /// Runs `body` as a task on the global executor (the event loops) and exits with the code it
-/// returns; the main thread only waits. Not a top-level `await` (nor `dispatchMain()`): those
+/// returns, once the log lines still gathered are written; the main thread only waits. Not a top-level `await` (nor `dispatchMain()`): those
 /// hand libdispatch's main queue to a worker thread of the user-initiated class, which asks
 /// for nice -4 and, refused in the sandbox, writes a line that is not JSON to the journal.
-func runOnTheEventLoopsThenExit(_ body: @escaping @Sendable () async -> Int32) -> Never {
-    Task.detached { Glibc.exit(await body()) }
+func runOnTheEventLoopsThenExit(flushing standardError: BatchedStandardError,
+                                _ body: @escaping @Sendable () async -> Int32) -> Never {
+    Task.detached {
+        let code = await body()
+        standardError.flushAll()
+        Glibc.exit(code)
+    }
     // Nothing wakes the main thread (the shutdown signals are blocked); the process ends by exit().
     while true { pause() }
 }
