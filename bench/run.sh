@@ -77,9 +77,9 @@ http {
     upstream node_log { server 127.0.0.1:$nodelogport; keepalive 256; }
     # FastCGI connection reuse (fastcgi_keep_conn) as the shipped profiles set it up, for the
     # app and for the C responder measured the same way.
-    upstream app_kc { server unix:$dir/app.sock; keepalive 32; keepalive_timeout 1s; keepalive_time 1s; }
-    upstream app_slow_kc { server unix:$dir/app-slow.sock; keepalive 32; keepalive_timeout 1s; keepalive_time 1s; }
-    upstream f_kc { server unix:$dir/f.sock; keepalive 32; keepalive_timeout 1s; keepalive_time 1s; }
+    upstream app_kc { server unix:$dir/app.sock; keepalive ${KC_KEEPALIVE:-64}; keepalive_timeout 1s; keepalive_time 1s; }
+    upstream app_slow_kc { server unix:$dir/app-slow.sock; keepalive ${KC_KEEPALIVE:-64}; keepalive_timeout 1s; keepalive_time 1s; }
+    upstream f_kc { server unix:$dir/f.sock; keepalive ${KC_KEEPALIVE:-64}; keepalive_timeout 1s; keepalive_time 1s; }
 
     server {
         listen 127.0.0.1:$front backlog=4096;
