@@ -15,7 +15,8 @@ final class BatchedStandardError: Sendable {
     private final class Pending: Sendable {
         let bytes = Mutex<[UInt8]>([])
 
-        /// Appends the line; true when it is the first of a batch (a flush must be queued).
+        /// Appends the line: whether it is the first of a batch (a flush must be queued) and
+        /// whether the batch is full (to be written now).
         func append(_ line: [UInt8]) -> (first: Bool, full: Bool) {
             bytes.withLock { b in
                 let first = b.isEmpty

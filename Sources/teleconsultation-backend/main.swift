@@ -161,9 +161,10 @@ runOnTheEventLoopsThenExit(flushing: standardError) { [logger, listenSocket] in
 }
 
 /// Runs `body` as a task on the global executor (the event loops) and exits with the code it
-/// returns, once the log lines still gathered are written; the main thread only waits. Not a top-level `await` (nor `dispatchMain()`): those
-/// hand libdispatch's main queue to a worker thread of the user-initiated class, which asks
-/// for nice -4 and, refused in the sandbox, writes a line that is not JSON to the journal.
+/// returns, once the log lines still gathered are written; the main thread only waits. Not a
+/// top-level `await` (nor `dispatchMain()`): those hand libdispatch's main queue to a worker
+/// thread of the user-initiated class, which asks for nice -4 and, refused in the sandbox,
+/// writes a line that is not JSON to the journal.
 func runOnTheEventLoopsThenExit(flushing standardError: BatchedStandardError,
                                 _ body: @escaping @Sendable () async -> Int32) -> Never {
     Task.detached {
