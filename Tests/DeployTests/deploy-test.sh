@@ -53,19 +53,28 @@ fail() {
     exit 1
 }
 in_box() { box_run "$box" "$@"; }
-# journal_has UNIT GREP-PATTERN [SECOND-PATTERN]: waits until the unit's journal holds a line
-# matching (both patterns). A unit's standard output reaches journald through a stream that
-# journald reads in its own time, so a line may land after the process has ended (systemd
-# issue 28650; `journalctl --sync` of systemd 252 does not wait for streams): the journal is
-# read again until the line is there (bounded).
+# journal_has UNIT TEXT [MORE-TEXT]: waits until the unit's journal holds a line containing
+# TEXT (and MORE-TEXT), for 10 s at most. A unit's standard output reaches journald through a
+# stream that journald reads in its own time, so a line may land after the process has ended
+# (systemd issue 28650; `journalctl --sync` of systemd 252 does not wait for streams): the
+# journal is followed (`journalctl -f` wakes on its files' changes) until the line comes, and
+# the follower is stopped then.
 journal_has() {
-    local unit=$1 first=$2 second=${3:-}
-    for _ in $(seq 100); do
-        in_box journalctl --sync 2>/dev/null || true
-        in_box journalctl _SYSTEMD_UNIT="$unit" -o cat --no-pager | grep -e "$first" | grep -q -e "$second" && return 0
-        sleep 0.05
+    local unit=$1 first=$2 second=${3:-} found=1 line pid follower output
+    pid=$(box_pid1 "$box") || return 1
+    coproc follow { exec timeout 10 nsenter --target "$pid" --mount --uts --ipc --pid --net -- \
+        journalctl -f -n all _SYSTEMD_UNIT="$unit" -o cat --no-pager 2>/dev/null; }
+    # Bash forgets the coprocess's variables once it has ended (at its timeout, say).
+    follower=$follow_PID
+    [ -n "${follow[0]:-}" ] || return 1
+    exec {output}<&"${follow[0]}"
+    while IFS= read -r line <&"$output"; do
+        if [[ $line == *"$first"* && $line == *"$second"* ]]; then found=0; break; fi
     done
-    return 1
+    exec {output}<&-
+    kill "$follower" 2>/dev/null || true
+    wait "$follower" 2>/dev/null || true
+    return $found
 }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
@@ -230,7 +239,10 @@ awk -v e="$exposure" -v m="$max_exposure" 'BEGIN { exit !(e != "" && e + 0 <= m 
 
 # --- 6. the sweep ---------------------------------------------------------------------------
 step "the sweep timer and one sweep against the stand-ins"
-in_box systemctl list-timers --all --no-pager | grep -q teleconsultation-backend-sweep.timer || fail "the sweep timer is not listed"
+# Read whole, then searched: `grep -q` stops reading at its match, and under pipefail the
+# writer's SIGPIPE would fail the check.
+timers=$(in_box systemctl list-timers --all --no-pager)
+grep -q teleconsultation-backend-sweep.timer <<<"$timers" || fail "the sweep timer is not listed: $timers"
 in_box systemctl start teleconsultation-backend-sweep.service || fail "the sweep service failed"
 [ "$(in_box systemctl show -P Result teleconsultation-backend-sweep.service)" = success ] || fail "the sweep's result is not success"
 journal_has teleconsultation-backend-sweep.service '"trashedRooms"' \
@@ -249,5 +261,6 @@ for path in /etc/teleconsultation-backend /lib/systemd/system/teleconsultation-b
     in_box test ! -e "$path" || fail "$path is left after dpkg -P"
 done
 [ -z "$(in_box systemctl list-unit-files --no-legend 'teleconsultation-backend*')" ] || fail "a unit is left after dpkg -P"
-in_box pgrep -f /usr/bin/teleconsultation-backend >/dev/null && fail "a process is left after dpkg -P"
+# (no procps in the box: the command lines in /proc; the [d] keeps grep from finding itself)
+in_box sh -c "grep -qsa '/usr/bin/teleconsultation-backen[d]' /proc/[0-9]*/cmdline" && fail "a process is left after dpkg -P"
 step "passed in $(($(date +%s) - started)) s"
