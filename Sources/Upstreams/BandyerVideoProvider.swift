@@ -179,7 +179,12 @@ public struct BandyerVideoProvider: VideoProvider {
 
     /// A filename fit for a header: letters, digits, `.-_`, at most 100 characters.
     static func safeFilename(_ name: String) -> String {
-        let kept = String(name.unicodeScalars.filter { $0.isASCII && (CharacterSetASCII.isFilename($0)) }.prefix(100))
+        let kept = String(name.unicodeScalars.filter {
+            switch $0 {
+            case "a"..."z", "A"..."Z", "0"..."9", ".", "-", "_": return true
+            default: return false
+            }
+        }.prefix(100))
         return kept.isEmpty ? "background.jpg" : kept
     }
 
@@ -191,14 +196,5 @@ public struct BandyerVideoProvider: VideoProvider {
         let v = try answer.json(Self.upstream, "company update")
         guard let company = (v["company"] ?? v).objectValue else { throw invalid("company update", "no company object") }
         return Company(fields: company)
-    }
-}
-
-enum CharacterSetASCII {
-    static func isFilename(_ c: Unicode.Scalar) -> Bool {
-        switch c {
-        case "a"..."z", "A"..."Z", "0"..."9", ".", "-", "_": return true
-        default: return false
-        }
     }
 }

@@ -19,15 +19,9 @@ public struct CRUDTeleconsultationStore: TeleconsultationStore {
         self.timeout = timeout
     }
 
-    func headers(_ c: UpstreamContext) -> [(String, String)] {
-        var h = c.proxiedHeaders
-        if let u = c.userIdHeader, !h.contains(where: { $0.0 == u.0 }) { h.append(u) }
-        return h
-    }
-
     func call(_ operation: String, _ method: String, _ path: String, body: JSONValue? = nil,
               context: UpstreamContext) async throws -> UpstreamAnswer {
-        try await http.call(Self.upstream, operation, UpstreamRequest(method: method, url: baseURL + path, headers: headers(context),
+        try await http.call(Self.upstream, operation, UpstreamRequest(method: method, url: baseURL + path, headers: context.crudHeaders,
                                                                       body: body.map { .json($0) }),
                             timeout: timeout, context: context)
     }
@@ -196,5 +190,15 @@ public struct CRUDTeleconsultationStore: TeleconsultationStore {
             out[b] = external
         }
         return out
+    }
+}
+
+extension UpstreamContext {
+    /// What the CRUD service, and services shaped like it, are sent: the proxied headers and
+    /// the caller's id (unless it is among them already).
+    var crudHeaders: [(String, String)] {
+        var h = proxiedHeaders
+        if let u = userIdHeader, !h.contains(where: { $0.0 == u.0 }) { h.append(u) }
+        return h
     }
 }

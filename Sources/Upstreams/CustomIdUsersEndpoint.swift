@@ -22,10 +22,8 @@ public struct CustomIdUsersEndpoint: UserIdTranslator {
 
     func find(_ field: String, in values: [String], context: UpstreamContext) async throws -> [JSONValue] {
         let q: JSONValue = .object(JSONObject([(field, .object(JSONObject([("$in", .array(values.map(JSONValue.string)))])))]))
-        var headers = context.proxiedHeaders
-        if let u = context.userIdHeader, !headers.contains(where: { $0.0 == u.0 }) { headers.append(u) }
         let url = endpoint + (endpoint.contains("?") ? "&" : "?") + "_q=" + queryEncode(q.jsonString) + "&_l=200"
-        let answer = try await http.call(Self.upstream, "find", UpstreamRequest(method: "GET", url: url, headers: headers),
+        let answer = try await http.call(Self.upstream, "find", UpstreamRequest(method: "GET", url: url, headers: context.crudHeaders),
                                          timeout: timeout, context: context)
         guard answer.status == 200 else { throw http.unexpected(answer, Self.upstream, "find", context: context, logBody: true) }
         guard let list = try answer.json(Self.upstream, "find").arrayValue else {

@@ -103,7 +103,11 @@ public struct SweepRooms: Sendable {
     func sweepOrphans(dryRun: Bool, into summary: inout Summary, context: UpstreamContext) async throws {
         var offset: Int? = 0
         let cutoff = Timestamp(milliseconds: now().milliseconds - Int64(grace.components.seconds * 1000 + grace.components.attoseconds / 1_000_000_000_000_000))
+        var pages = 0
         while let at = offset {
+            // Bounded, as the trashed listing is: a provider whose listing never ends stops the sweep.
+            pages += 1
+            if pages > 100_000 { throw UpstreamError(upstream: "bandyer", operation: "list rooms", kind: .invalidResponse("the listing does not end")) }
             guard let page = try await video.rooms(offset: at, limit: Self.pageSize, context: context) else {
                 summary.orphansSwept = false
                 context.logger.info("this provider dialect cannot list rooms: rooms nobody points to are not swept")
