@@ -23,9 +23,9 @@ public enum BodyValidator {
         } catch {
             let at = "body" + error.path
             switch error.reason {
-            case .duplicateKey(let key): throw ValidationError("\(at) must NOT have duplicate key '\(key)'")
+            case .duplicateKey(let key): throw ValidationError("\(at) must NOT have duplicate key '\(ValidationError.excerpt(key))'")
             case .tooDeep(let limit): throw ValidationError("body must NOT be nested deeper than \(limit) levels")
-            case .unexpectedKey(let key): throw ValidationError("body must NOT have additional property '\(key)'")
+            case .unexpectedKey(let key): throw ValidationError("body must NOT have additional property '\(ValidationError.excerpt(key))'")
             case .tooManyMembers(let limit, let inObject):
                 throw ValidationError("\(at) must NOT have more than \(limit) \(inObject ? "properties" : "items")")
             case .syntax: throw ValidationError("body is not valid JSON: \(error.description)")
@@ -128,7 +128,7 @@ public enum BodyValidator {
     static func unique(_ data: [ParticipantInput], at: String, path: (Int) -> String) throws(ValidationError) {
         var seen = Set<String>()
         for (i, p) in data.enumerated() where !seen.insert(p.userExternalId).inserted {
-            throw ValidationError("\(path(i)) must be unique: participant \(p.userExternalId) appears twice")
+            throw ValidationError("\(path(i)) must be unique: participant \(ValidationError.excerpt(p.userExternalId)) appears twice")
         }
     }
 
@@ -140,7 +140,7 @@ public enum BodyValidator {
             if mode == .auth0 && ["groups", "group", "fullName"].contains(k) {
                 throw ValidationError("\(at)/\(k) is not allowed in auth0 mode: it comes from auth0-client")
             }
-            throw ValidationError("\(at) must NOT have additional property '\(k)'")
+            throw ValidationError("\(at) must NOT have additional property '\(ValidationError.excerpt(k))'")
         }
         if o["userExternalId"] != nil && o["userId"] != nil {
             throw ValidationError("\(at) must have only one of 'userExternalId' and 'userId'")
@@ -172,7 +172,7 @@ public enum BodyValidator {
     static func object(_ value: JSONValue, at: String, allowed: [String]) throws(ValidationError) -> JSONObject {
         guard let o = value.objectValue else { throw ValidationError("\(at) must be object") }
         for k in o.keys where !allowed.contains(k) {
-            throw ValidationError("\(at) must NOT have additional property '\(k)'")
+            throw ValidationError("\(at) must NOT have additional property '\(ValidationError.excerpt(k))'")
         }
         return o
     }
@@ -181,6 +181,7 @@ public enum BodyValidator {
         guard let s = value.stringValue else { throw ValidationError("\(at) must be string") }
         if s.isEmpty { throw ValidationError("\(at) must NOT have fewer than 1 characters") }
         if s.utf8.count > maxIdLength { throw ValidationError("\(at) must NOT have more than \(maxIdLength) bytes") }
+        if ValidationError.hasControlCharacter(s) { throw ValidationError("\(at) must NOT contain control characters") }
         return s
     }
 
@@ -188,6 +189,7 @@ public enum BodyValidator {
         guard let s = value.stringValue else { throw ValidationError("\(at) must be string") }
         if s.isEmpty { throw ValidationError("\(at) must NOT have fewer than 1 characters") }
         if s.utf8.count > maxTextLength { throw ValidationError("\(at) must NOT have more than \(maxTextLength) bytes") }
+        if ValidationError.hasControlCharacter(s) { throw ValidationError("\(at) must NOT contain control characters") }
         return s
     }
 

@@ -155,6 +155,8 @@ public struct BandyerVideoProvider: VideoProvider {
     }
 
     public func deleteUpload(key: String, context: UpstreamContext) async throws {
+        // Encoded as one segment, a key still must not be a path step of its own.
+        guard Identifiers.isPathSegment(key) else { throw invalid("delete upload", "not a key that can name one path segment") }
         let answer = try await call("delete upload", dialect.deleteUpload(key: key), context: context)
         guard [200, 204, 404].contains(answer.status) else { throw unexpected(answer, "delete upload", context) }
     }

@@ -20,6 +20,38 @@ import Testing
         #expect(input.endDate == Timestamp(iso: "2026-06-01T11:00:00.000Z"))
     }
 
+    @Test(arguments: [
+        (#"{"userExternalId":"d\u0000","groups":["doctor"],"fullName":"D"}"#, "body/participants/data/0/userExternalId"),
+        (#"{"userId":"d\n","groups":["doctor"],"fullName":"D"}"#, "body/participants/data/0/userId"),
+        (#"{"userExternalId":"d","groups":["doc\ttor"],"fullName":"D"}"#, "body/participants/data/0/groups/0"),
+        (#"{"userExternalId":"d","group":"doc\u001f","fullName":"D"}"#, "body/participants/data/0/group"),
+        (#"{"userExternalId":"d","groups":["doctor"],"fullName":"D\r\nX-Injected: 1"}"#, "body/participants/data/0/fullName"),
+        (#"{"userExternalId":"d","groups":["doctor"],"fullName":"D","language":"it\u007f"}"#, "body/participants/data/0/language"),
+    ])
+    func controlCharactersAreRefusedNamingTheField(_ participant: String, _ field: String) {
+        #expect(message(#"{"participants":{"number":2,"data":[\#(participant)]},\#(Self.dates)}"#) == "\(field) must NOT contain control characters")
+    }
+
+    @Test func controlCharactersAreRefusedInTheLaterRoutesToo() throws {
+        #expect(throws: ValidationError("body/background_alias must NOT contain control characters")) {
+            try BodyValidator.settingsUpdate(try BodyValidator.parse(Array(#"{"background_alias":"a\u0007"}"#.utf8)))
+        }
+        #expect(throws: ValidationError("body/participants/0 must NOT contain control characters")) {
+            try create(#"{"participants":["a\u0000b","c"],\#(Self.dates)}"#, .auth0)
+        }
+        // Ordinary text passes.
+        #expect(throws: Never.self) { try create(#"{"participants":{"number":2,"data":[\#(Self.doctor)]},\#(Self.dates)}"#) }
+    }
+
+    @Test func messagesQuoteAShortPrefixOfTheCallersInput() {
+        let key = String(repeating: "k", count: 4096)
+        let refused = message(#"{"participants":{"number":2,"data":[\#(Self.doctor)]},\#(Self.dates),"\#(key)":1}"#)
+        #expect(refused == "body must NOT have additional property '\(String(repeating: "k", count: 64))…(4096 bytes)'")
+        let nested = message(#"{"participants":{"number":2,"data":[{"userExternalId":"d","groups":["doctor"],"fullName":"D","\#(key)":1}]},\#(Self.dates)}"#)
+        #expect((nested?.utf8.count ?? 0) < 200, "\(nested ?? "")")
+        #expect(ValidationError.excerpt("a\u{0}b") == "a\\u0000b")
+    }
+
     @Test func acceptsOlderAndNewerFieldNames() throws {
         let input = try create(#"{"participants":{"number":2,"data":[{"userId":"d","group":"doctor","fullName":"D"}]},\#(Self.dates)}"#)
         #expect(input.participants?.data.first == ParticipantInput(userExternalId: "d", groups: ["doctor"], fullName: "D"))

@@ -1,3 +1,4 @@
+import Synchronization
 import Logging
 import StrictJSON
 import Testing
@@ -91,9 +92,17 @@ struct FakeTranslator: UserIdTranslator {
         let w = World()
         _ = try await w.create([World.doctor, World.patient], number: 3)
         let image = BackgroundImage(bytes: [0xFF, 0xD8, 0xFF, 0xE0], filename: "b.jpg")
-        #expect(try await w.useCases.settings.uploadBackground(callerId: "doc", image, context: w.ctx).alias == "bg-1")
-        let patient = await apiError { _ = try await w.useCases.settings.uploadBackground(callerId: "pat", image, context: w.ctx) }
-        #expect(patient == .fixed(.unauthorized, "Unauthorized user"))
+        #expect(try await w.useCases.settings.uploadBackground(callerId: "doc", image: { image }, context: w.ctx).alias == "bg-1")
+        // The upload is not even parsed before the caller is known to be a plus user.
+        let parsed = Mutex(0)
+        let patient = await apiError {
+            _ = try await w.useCases.settings.uploadBackground(callerId: "pat", image: { parsed.withLock { $0 += 1 }; return image }, context: w.ctx)
+        }
+        #expect(patient == .fixed(.unauthorized, "Unauthorized user") && parsed.withLock { $0 } == 0)
+        let anonymous = await apiError {
+            _ = try await w.useCases.settings.uploadBackground(callerId: nil, image: { parsed.withLock { $0 += 1 }; return image }, context: w.ctx)
+        }
+        #expect(anonymous == .fixed(.unauthorized, "Unauthorized user") && parsed.withLock { $0 } == 0)
         #expect(try await w.useCases.settings.update(callerId: "doc", backgroundAlias: "bg-1", context: w.ctx).fields["name"] == "Clinic")
         let unknown = await apiError { _ = try await w.useCases.settings.update(callerId: "doc", backgroundAlias: "nope", context: w.ctx) }
         #expect(unknown == .badRequest("body/background_alias must be a background the provider knows"))

@@ -28,6 +28,29 @@ import Testing
         await #expect(throws: UpstreamError.self) { try await provider(RecordedTransport(json: [(200, answer)])).createUser(role: .basic, context: context()) }
     }
 
+    /// Ids and keys from the provider go into its paths: none may change the path, in either dialect.
+    @Test(arguments: BandyerVideoProvider.Dialect.allCases)
+    func idsThatWouldChangeAPathAreRefusedBeforeAnyCall(_ dialect: BandyerVideoProvider.Dialect) async throws {
+        let t = RecordedTransport(json: [])
+        let p = BandyerVideoProvider(http: UpstreamHTTP(transport: t), baseURL: "http://b/rest", apiKey: "K", timeout: .seconds(2), dialect: dialect)
+        for id in ["..", ".", "a/b", "../x", "a b", "x\u{0}"] {
+            await #expect(throws: UpstreamError.self, "room \(id)") { try await p.deleteRoom(id: id, context: context()) }
+            await #expect(throws: UpstreamError.self, "room \(id)") { _ = try await p.roomDetails(id: id, context: context()) }
+            await #expect(throws: UpstreamError.self, "room \(id)") { _ = try await p.uploads(roomId: id, context: context()) }
+        }
+        for key in ["..", ".", "", "k\u{7f}"] {
+            await #expect(throws: UpstreamError.self, "key \(key)") { try await p.deleteUpload(key: key, context: context()) }
+        }
+        #expect(t.sent.isEmpty, "\(t.sent.map(\.url))")
+        // A room id of dots in a creation answer is refused too (and a key with a slash is encoded as one segment).
+        let links: JSONValue = [["user": "u1", "url": "https://l/1"], ["user": "u2", "url": "https://l/2"]]
+        let created = RecordedTransport(json: [(200, ["room": ["room_id": "..", "user_urls": links]]), (200, [:])])
+        let q = BandyerVideoProvider(http: UpstreamHTTP(transport: created), baseURL: "http://b/rest", apiKey: "K", timeout: .seconds(2), dialect: dialect)
+        await #expect(throws: UpstreamError.self) { try await q.createRoom(Self.plan, context: context()) }
+        try await q.deleteUpload(key: "a/../b", context: context())
+        #expect(created.sent.last?.url.hasSuffix("/a%2F..%2Fb") == true, "\(created.sent.last?.url ?? "")")
+    }
+
     @Test func roomCreationSendsThePlanAndReadsEveryAnswerShape() async throws {
         let nested: JSONValue = ["room": ["room_id": "r1", "user_urls": [["user": "u1", "url": "https://l/1"], ["user": "u2", "url": "https://l/2"]]]]
         let flat: JSONValue = ["room_id": "r1", "user_urls": [["user": "u1", "url": "https://l/1"], ["user": "u2", "url": "javascript:x"]]]

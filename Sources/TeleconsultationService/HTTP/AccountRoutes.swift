@@ -26,8 +26,8 @@ public struct AccountRoutes: Sendable {
                                     "bandyerUserId": .string(issued.bandyerUserId)])
         }
         router.add(.post, Self.backgroundImageRoute) { c in
-            let image = try BackgroundUpload.image(from: c.request)
-            let stored = try await useCases.settings.uploadBackground(callerId: callers.caller(of: c), image, context: upstream.context(for: c))
+            let stored = try await useCases.settings.uploadBackground(callerId: callers.caller(of: c), image: { try BackgroundUpload.image(from: c.request) },
+                                                                      context: upstream.context(for: c))
             return .json(.ok, ["virtual_background": ["background_alias": .string(stored.alias), "url": stored.url,
                                                       "creation_date": stored.creationDate]])
         }

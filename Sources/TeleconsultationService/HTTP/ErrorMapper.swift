@@ -18,10 +18,10 @@ public enum ErrorMapper {
 
     static func fixedText(for error: TeleconsultationError) -> APIError {
         switch error {
-        case .notFound(let id): return .fixed(.notFound, "Room with id \(id) not found on CRUD")
+        case .notFound(let id): return .fixed(.notFound, "Room with id \(ValidationError.excerpt(id)) not found on CRUD")
         case .immutable(let id): return .fixed(.conflict, "Teleconsultation \(id) can no longer be changed")
         case .alreadyComplete(let id): return .fixed(.conflict, "Teleconsultation \(id) already has all its participants")
-        case .alreadyParticipant(let user, let id): return .fixed(.conflict, "Participant \(user) is already in teleconsultation \(id)")
+        case .alreadyParticipant(let user, let id): return .fixed(.conflict, "Participant \(ValidationError.excerpt(user)) is already in teleconsultation \(id)")
         case .changedConcurrently(let id): return .fixed(.conflict, "Teleconsultation \(id) was changed concurrently, retry")
         case .unauthorized: return .fixed(.unauthorized, "Unauthorized user")
         case .noPlusUser(.create): return .fixed(.badRequest, "Failed POST /teleconsultation: no plus user in room")
@@ -29,8 +29,8 @@ public enum ErrorMapper {
         case .noPlusUser(.addParticipant(let id)):
             return .fixed(.badRequest, "Failed POST /teleconsultation/\(id)/participants/data: no plus user in room")
         case .noAllowedGroup(let user): return .badRequest("user \(user) has no group allowed in the teleconsultation")
-        case .unknownDirectoryUser(let user): return .badRequest("user \(user) not found on auth0-client")
-        case .unknownCustomUser(let user): return .badRequest("user \(user) not found")
+        case .unknownDirectoryUser(let user): return .badRequest("user \(ValidationError.excerpt(user)) not found on auth0-client")
+        case .unknownCustomUser(let user): return .badRequest("user \(ValidationError.excerpt(user)) not found")
         }
     }
 

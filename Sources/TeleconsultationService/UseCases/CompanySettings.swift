@@ -8,9 +8,11 @@ public struct CompanySettings: Sendable {
 
     public init(_ deps: UseCaseDependencies) { self.deps = deps }
 
-    public func uploadBackground(callerId: String?, _ image: BackgroundImage, context: UpstreamContext) async throws -> VirtualBackground {
+    /// `image` reads the upload from the body: only once the caller is known to be a plus
+    /// user, so an unauthorised upload costs no parsing.
+    public func uploadBackground(callerId: String?, image: () throws -> BackgroundImage, context: UpstreamContext) async throws -> VirtualBackground {
         try await requirePlus(callerId, context: context)
-        return try await deps.video.uploadVirtualBackground(image, context: context)
+        return try await deps.video.uploadVirtualBackground(try image(), context: context)
     }
 
     public func update(callerId: String?, backgroundAlias: String, context: UpstreamContext) async throws -> Company {
