@@ -25,8 +25,25 @@ public protocol TeleconsultationStore: Sendable {
     func releaseRoom(teleconsultationId: String, roomId: String, context: UpstreamContext) async throws -> Bool
     /// Puts the room id back on a trashed teleconsultation (the room could not be deleted).
     func restoreRoom(teleconsultationId: String, roomId: String, context: UpstreamContext) async throws
-    /// The rooms among `roomIds` that some teleconsultation, in any state, points to.
+    /// The rooms among `roomIds` that some teleconsultation, in any state, points to (every
+    /// page of the answer).
     func referencedRooms(_ roomIds: [String], context: UpstreamContext) async throws -> Set<String>
+
+    // Room claims: the intent to make a room, recorded before the provider is asked, so the
+    // sweep knows which rooms this deployment made (and never touches any other).
+
+    /// Records a claim for a room about to be made (for `teleconsultationId` when it exists
+    /// already); returns the claim's id.
+    func insertRoomClaim(teleconsultationId: String?, context: UpstreamContext) async throws -> String
+    /// Writes the room id on a claim once the provider answered.
+    func recordClaimedRoom(claimId: String, roomId: String, context: UpstreamContext) async throws
+    /// Records a claim for a room that exists already (the sweep, before it takes a room id
+    /// off a trashed teleconsultation); returns the claim's id.
+    func insertClaimedRoom(_ roomId: String, teleconsultationId: String, context: UpstreamContext) async throws -> String
+    /// This deployment's claims (those of its teleconsultations collection), oldest first, from `skip`.
+    func roomClaims(skip: Int, limit: Int, context: UpstreamContext) async throws -> [RoomClaim]
+    /// Retires a claim whose room is gone; retired claims are no longer listed.
+    func retireRoomClaim(id: String, context: UpstreamContext) async throws
 
     /// Every map entry for one external id, oldest first.
     func mappings(externalId: String, context: UpstreamContext) async throws -> [UserMapping]
@@ -53,5 +70,22 @@ public struct UserMapping: Sendable, Equatable {
         self.role = role
         self.createdAt = createdAt
         self.isLegacy = isLegacy
+    }
+}
+
+/// A claim on a provider room, as the sweep reads it.
+public struct RoomClaim: Sendable, Equatable {
+    public var id: String
+    public var teleconsultationId: String?
+    /// When the claim was recorded; nil when the store did not say (such a claim is never old).
+    public var createdAt: Timestamp?
+    /// nil while the provider has not answered (or never did: a creation that timed out).
+    public var roomId: String?
+
+    public init(id: String, teleconsultationId: String?, createdAt: Timestamp?, roomId: String?) {
+        self.id = id
+        self.teleconsultationId = teleconsultationId
+        self.createdAt = createdAt
+        self.roomId = roomId
     }
 }

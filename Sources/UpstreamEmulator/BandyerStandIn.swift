@@ -134,16 +134,21 @@ extension EmulatorState {
         guard let page = Self.page(query) else { return .error(400, "offset and limit are required") }
         let slice = rooms.dropFirst(page.offset).prefix(page.limit)
         let items: [JSONValue] = slice.map { r in
-            ["id": r["room_id"] ?? .null, "creation_date": r["creation_date"] ?? .null, "live": r["live"] ?? false]
+            var item: JSONObject = ["id": r["room_id"] ?? .null, "creation_date": r["creation_date"] ?? .null, "live": r["live"] ?? false]
+            // A room seeded with `listed_id`: a listing that names it twice, differently.
+            if let other = r["listed_id"] { item["id"] = other; item["room_id"] = r["room_id"] ?? .null }
+            return .object(item)
         }
         return .json(200, ["rooms": .array(items), "has_more": .bool(page.offset + slice.count < rooms.count)])
     }
 
-    /// Rooms as if made long ago (the sweep's tests): {"room_id", "creation_date"} each.
+    /// Rooms as if made long ago (the sweep's tests): {"room_id", "creation_date", "listed_id"?} each.
     func seedRooms(_ list: [JSONValue]) -> Reply {
         for r in list {
             guard let id = r["room_id"]?.stringValue, let created = r["creation_date"]?.stringValue else { return .error(400, "room_id and creation_date") }
-            rooms.append(["room_id": .string(id), "participants": [], "user_urls": [], "live": true, "creation_date": .string(created)])
+            var room: JSONObject = ["room_id": .string(id), "participants": [], "user_urls": [], "live": true, "creation_date": .string(created)]
+            if let listed = r["listed_id"]?.stringValue { room["listed_id"] = .string(listed) }
+            rooms.append(room)
         }
         return .noContent
     }

@@ -39,11 +39,12 @@ extension EmulatorState {
     /// Declared fields per collection; nil: a collection that takes any field (the custom-id users).
     func schema(_ name: String) -> [String: FieldType]?? {
         switch name {
-        case settings.teleconsultations:
+        case let name where settings.teleconsultations.contains(name):
             return ["startDate": .date, "endDate": .date, "participantsNumber": .number, "version": .number,
                     "participants": .objectArray, "bandyerRoomId": .string, "teleconsultationState": .string]
         // `auth0Id`: the original's 1.0–1.1 name of receivedUserId, declared by collections that kept their old entries.
         case settings.userMap: return ["receivedUserId": .string, "bandyerId": .string, "role": .string, "auth0Id": .string]
+        case settings.roomClaims: return ["teleconsultationId": .string, "collection": .string, "bandyerRoomId": .string]
         case settings.customUsers: return .some(nil)
         default: return nil
         }

@@ -20,7 +20,10 @@ struct Fault: Sendable {
 
 struct EmulatorSettings: Sendable {
     var bandyerKey: String
-    var teleconsultations: String
+    /// Teleconsultations collections (several: deployments sharing one CRUD and one provider account).
+    var teleconsultations: [String]
+    /// Room claims, shared by those deployments.
+    var roomClaims: String
     var userMap: String
     /// The CRUD-like collection of the custom-id users endpoint.
     var customUsers: String

@@ -21,7 +21,10 @@ while let a = args.popFirst() {
 }
 let settings = EmulatorSettings(
     bandyerKey: env["BANDYER_API_SECRET_KEY"] ?? "local-bandyer-key",
-    teleconsultations: env["TELECONSULTATIONS_CRUD_NAME"] ?? "teleconsultations",
+    // A comma-separated list: the collections of several deployments on one CRUD (two by
+    // default: a staging deployment beside the first).
+    teleconsultations: (env["TELECONSULTATIONS_CRUD_NAME"] ?? "teleconsultations,teleconsultations-staging").split(separator: ",").map(String.init),
+    roomClaims: env["ROOM_CLAIMS_CRUD_NAME"] ?? "teleconsultation-room-claims",
     userMap: env["USER_ID_MAP_CRUD_NAME"] ?? "teleconsultation-users",
     customUsers: env["CUSTOM_USERS_CRUD_NAME"] ?? "users",
     clientTypes: (env["AUTH0_CLIENT_TYPES"] ?? "frontend,backoffice").split(separator: ",").map(String.init),

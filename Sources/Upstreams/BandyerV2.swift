@@ -29,7 +29,8 @@ struct BandyerV2: BandyerDialect {
 
     func room(in v: JSONValue) -> (id: String?, links: [(user: String, url: String)]) {
         let room = v["room"] ?? v
-        let id = [room["id"], room["room_id"], v["id"], v["room_id"]].lazy.compactMap { $0?.stringValue }.first
+        // `room_id` (in the room object, then at the top) names the room before any `id`.
+        let id = [room["room_id"], v["room_id"], room["id"], v["id"]].lazy.compactMap { $0?.stringValue }.first
         var links: [(user: String, url: String)] = []
         for p in (room["participants"] ?? v["participants"])?.arrayValue ?? [] {
             if let user = (p["user_id"] ?? p["id"])?.stringValue, let url = (p["url"] ?? p["link"])?.stringValue { links.append((user, url)) }

@@ -89,8 +89,14 @@ public struct BandyerVideoProvider: VideoProvider {
         guard let page = dialect.roomsPage(in: try answer.json(Self.upstream, "list rooms"), offset: offset) else {
             throw invalid("list rooms", "no rooms list")
         }
-        let rooms: [ProviderRoom] = page.items.compactMap { r in
-            guard let id = (r["id"] ?? r["room_id"])?.stringValue, Identifiers.isProviderId(id) else { return nil }
+        let rooms: [ProviderRoom] = try page.items.compactMap { r in
+            // `room_id` names the room; an `id` beside it that says otherwise leaves the room
+            // unknown, and the sweep must not guess which room it is.
+            let roomId = r["room_id"]?.stringValue, otherId = r["id"]?.stringValue
+            if let roomId, let otherId, roomId != otherId {
+                throw invalid("list rooms", "ambiguous room ids (room_id \(roomId.prefix(128)), id \(otherId.prefix(128)))")
+            }
+            guard let id = roomId ?? otherId, Identifiers.isProviderId(id) else { return nil }
             return ProviderRoom(id: id, createdAt: Self.instant(r["creation_date"] ?? r["created_at"]))
         }
         return ProviderRoomsPage(rooms: rooms, nextOffset: page.items.isEmpty ? nil : page.nextOffset)

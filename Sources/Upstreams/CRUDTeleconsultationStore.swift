@@ -8,14 +8,20 @@ public struct CRUDTeleconsultationStore: TeleconsultationStore {
     let baseURL: String
     let teleconsultations: String
     let userMap: String
+    /// The room claims' collection, which deployments may share: each claim names its
+    /// teleconsultations collection, and a deployment reads only its own.
+    let roomClaims: String
     let timeout: Duration
     static let upstream = "crud"
+    /// The CRUD's largest page.
+    static let maxPage = 200
 
-    public init(http: UpstreamHTTP, baseURL: String, teleconsultations: String, userMap: String, timeout: Duration) {
+    public init(http: UpstreamHTTP, baseURL: String, teleconsultations: String, userMap: String, roomClaims: String, timeout: Duration) {
         self.http = http
         self.baseURL = baseURL
         self.teleconsultations = teleconsultations
         self.userMap = userMap
+        self.roomClaims = roomClaims
         self.timeout = timeout
     }
 
@@ -133,11 +139,70 @@ public struct CRUDTeleconsultationStore: TeleconsultationStore {
     public func referencedRooms(_ roomIds: [String], context: UpstreamContext) async throws -> Set<String> {
         if roomIds.isEmpty { return [] }
         let q: JSONValue = ["bandyerRoomId": ["$in": .array(roomIds.map(JSONValue.string))]]
-        let answer = try await call("find rooms", "GET",
-                                    "/\(teleconsultations)/?_st=PUBLIC,DRAFT,TRASH&_q=\(queryEncode(q.jsonString))&_l=200", context: context)
-        guard answer.status == 200 else { throw unexpected(answer, "find rooms", context) }
-        guard let list = try answer.json(Self.upstream, "find rooms").arrayValue else { throw invalid("find rooms", "not an array") }
-        return Set(list.compactMap { $0["bandyerRoomId"]?.stringValue })
+        var found = Set<String>()
+        // Several documents may name one room (a trashed one beside a live one): every page.
+        var skip = 0
+        while true {
+            let answer = try await call("find rooms", "GET",
+                                        "/\(teleconsultations)/?_st=PUBLIC,DRAFT,TRASH&_q=\(queryEncode(q.jsonString))&_s=_id&_sk=\(skip)&_l=\(Self.maxPage)",
+                                        context: context)
+            guard answer.status == 200 else { throw unexpected(answer, "find rooms", context) }
+            guard let list = try answer.json(Self.upstream, "find rooms").arrayValue else { throw invalid("find rooms", "not an array") }
+            for v in list { if let room = v["bandyerRoomId"]?.stringValue { found.insert(room) } }
+            if list.count < Self.maxPage { return found }
+            skip += list.count
+            if skip > 10_000_000 { throw invalid("find rooms", "the listing does not end") }
+        }
+    }
+
+    // MARK: room claims
+
+    public func insertRoomClaim(teleconsultationId: String?, context: UpstreamContext) async throws -> String {
+        var fields = JSONObject([("collection", .string(teleconsultations))])
+        if let teleconsultationId { fields["teleconsultationId"] = .string(teleconsultationId) }
+        return try await insertClaim(fields, context: context)
+    }
+
+    public func insertClaimedRoom(_ roomId: String, teleconsultationId: String, context: UpstreamContext) async throws -> String {
+        let fields = JSONObject([("collection", .string(teleconsultations)), ("teleconsultationId", .string(teleconsultationId)),
+                                 ("bandyerRoomId", .string(roomId))])
+        return try await insertClaim(fields, context: context)
+    }
+
+    func insertClaim(_ fields: JSONObject, context: UpstreamContext) async throws -> String {
+        let answer = try await insert(roomClaims, fields, state: "PUBLIC", operation: "room claim insert", context: context)
+        guard answer.status == 200 || answer.status == 201 else { throw unexpected(answer, "room claim insert", context) }
+        guard let id = try answer.json(Self.upstream, "room claim insert")["_id"]?.stringValue, Identifiers.isCRUDId(id) else {
+            throw invalid("room claim insert", "no valid _id")
+        }
+        return id
+    }
+
+    public func recordClaimedRoom(claimId: String, roomId: String, context: UpstreamContext) async throws {
+        let answer = try await call("room claim update", "PATCH", "/\(roomClaims)/\(Self.checkedId(claimId))",
+                                    body: ["$set": ["bandyerRoomId": .string(roomId)]], context: context)
+        guard answer.status == 200 else { throw unexpected(answer, "room claim update", context) }
+    }
+
+    public func roomClaims(skip: Int, limit: Int, context: UpstreamContext) async throws -> [RoomClaim] {
+        let q: JSONValue = ["collection": .string(teleconsultations)]
+        let answer = try await call("find room claims", "GET", "/\(roomClaims)/?_q=\(queryEncode(q.jsonString))&_s=_id&_sk=\(skip)&_l=\(limit)",
+                                    context: context)
+        guard answer.status == 200 else { throw unexpected(answer, "find room claims", context) }
+        guard let list = try answer.json(Self.upstream, "find room claims").arrayValue else { throw invalid("find room claims", "not an array") }
+        // A claim of another collection never reaches the sweep, whatever the CRUD answered.
+        return try list.filter { $0["collection"]?.stringValue == teleconsultations }.map { v in
+            guard let id = v["_id"]?.stringValue, Identifiers.isCRUDId(id) else { throw invalid("find room claims", "a claim without a valid _id") }
+            return RoomClaim(id: id, teleconsultationId: v["teleconsultationId"]?.stringValue, createdAt: v["createdAt"]?.stringValue.flatMap(Timestamp.init(iso:)),
+                             roomId: v["bandyerRoomId"]?.stringValue)
+        }
+    }
+
+    public func retireRoomClaim(id: String, context: UpstreamContext) async throws {
+        let answer = try await call("room claim retire", "POST", "/\(roomClaims)/\(Self.checkedId(id))/state",
+                                    body: ["stateTo": "TRASH"], context: context)
+        // 404: retired already (by another sweep).
+        guard [200, 204, 404].contains(answer.status) else { throw unexpected(answer, "room claim retire", context) }
     }
 
     // MARK: the user-id map

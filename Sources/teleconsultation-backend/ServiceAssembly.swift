@@ -23,7 +23,7 @@ struct ServiceAssembly: Sendable {
         self.transport = transport
         let http = UpstreamHTTP(transport: transport)
         let store = CRUDTeleconsultationStore(http: http, baseURL: c.crudServiceURL, teleconsultations: c.teleconsultationsCRUDName,
-                                              userMap: c.userIdMapCRUDName, timeout: c.timeouts.crud)
+                                              userMap: c.userIdMapCRUDName, roomClaims: c.roomClaimsCRUDName, timeout: c.timeouts.crud)
         let video = BandyerVideoProvider(http: http, baseURL: c.bandyerBaseURL, apiKey: c.bandyerAPISecretKey, timeout: c.timeouts.bandyer,
                                          dialect: c.bandyerAPIVersion == .v2 ? .v2 : .v1)
         let directory: any ParticipantDirectory

@@ -23,8 +23,9 @@ let usage = """
     Serves the teleconsultation API over FastCGI. Without --socket (or FCGI_SOCKET) it
     serves the listening socket it inherited: LISTEN_FDS (fd 3) or standard input (fd 0).
     --check-config validates the environment and the config file, then exits 0 or 1.
-    sweep deletes the rooms of trashed teleconsultations and (v2) rooms no teleconsultation
-    points to, prints one JSON summary line, and exits 1 only when one could not be deleted.
+    sweep deletes the rooms this deployment claimed and no longer needs (trashed
+    teleconsultations' rooms, claimed rooms nobody points to), never another's; prints one
+    JSON summary line; exits 1 when a room could not be deleted or an upstream failed.
     """
 
 var socketArgument: String?
@@ -67,23 +68,25 @@ LoggingSystem.bootstrap { label in
 let logger = Logger(label: BuildInfo.name)
 for warning in configuration.warnings { logger.warning("configuration", metadata: ["warning": .string(warning)]) }
 
-if sweepCommand {
-    let service = ServiceAssembly(configuration: configuration, metrics: ServiceMetrics(), logger: logger)
-    runOnTheEventLoopsThenExit(flushing: standardError) { [dryRun, configuration, logger] in
-        await SweepCommand.run(service.sweep, dryRun: dryRun, configuration: configuration, logger: logger, close: service.transport)
-    }
-}
-
 if checkOnly {
+    // Checks and exits, also as `sweep --check-config`: nothing is called, nothing deleted.
     logger.info("configuration is valid", metadata: ["mode": .string(configuration.isAuth0Mode ? "auth0" : "standalone"),
                                                      "bandyerAPIVersion": .string(configuration.bandyerAPIVersion.rawValue)])
     exit(0)
 }
 
 // SIGTERM/SIGINT are blocked before any thread starts (the threads inherit the mask) and read
-// from a signalfd by the ShutdownSignals service.
+// from a signalfd: by the ShutdownSignals service of the server, or by the sweep.
 let shutdownSignals: ShutdownSignals
 do { shutdownSignals = try ShutdownSignals.block(logger: logger) } catch { StartupFailure.exit(key: "signals", reason: error.description) }
+
+if sweepCommand {
+    let service = ServiceAssembly(configuration: configuration, metrics: ServiceMetrics(), logger: logger)
+    runOnTheEventLoopsThenExit(flushing: standardError) { [dryRun, configuration, logger, shutdownSignals] in
+        await SweepCommand.run(service.sweep, dryRun: dryRun, configuration: configuration, signals: shutdownSignals, logger: logger,
+                               close: service.transport)
+    }
+}
 
 // 1 000 connections need 2 000 descriptors: take the hard limit.
 var limit = rlimit()

@@ -117,7 +117,10 @@ final class InMemoryStore: TeleconsultationStore, @unchecked Sendable {
         }
     }
 
+    var failRestore = false
+
     func restoreRoom(teleconsultationId: String, roomId: String, context: UpstreamContext) async throws {
+        if failRestore { throw UpstreamError(upstream: "crud", operation: "restore room", kind: .status(500)) }
         lock.withLock {
             if states[teleconsultationId] == .trashed, teleconsultations[teleconsultationId]?.bandyerRoomId == nil {
                 teleconsultations[teleconsultationId]?.bandyerRoomId = roomId
@@ -128,6 +131,59 @@ final class InMemoryStore: TeleconsultationStore, @unchecked Sendable {
     func referencedRooms(_ roomIds: [String], context: UpstreamContext) async throws -> Set<String> {
         lock.withLock { Set(teleconsultations.values.compactMap(\.bandyerRoomId)).intersection(roomIds) }
     }
+
+    // MARK: room claims
+
+    /// Every claim ever recorded, retired ones too.
+    var claims: [RoomClaim] = []
+    var retiredClaims: Set<String> = []
+    /// When new claims are recorded.
+    var claimTime = Timestamp(milliseconds: 0)
+    var failClaims = false
+    /// Claim writes, in order (insert, room, retire), for tests that count them.
+    var claimWrites: [String] = []
+
+    func insertRoomClaim(teleconsultationId: String?, context: UpstreamContext) async throws -> String {
+        if failClaims { throw UpstreamError(upstream: "crud", operation: "room claim insert", kind: .status(500)) }
+        return lock.withLock {
+            let id = next()
+            claims.append(RoomClaim(id: id, teleconsultationId: teleconsultationId, createdAt: claimTime, roomId: nil))
+            claimWrites.append("insert")
+            return id
+        }
+    }
+
+    func recordClaimedRoom(claimId: String, roomId: String, context: UpstreamContext) async throws {
+        if failClaims { throw UpstreamError(upstream: "crud", operation: "room claim update", kind: .status(500)) }
+        lock.withLock {
+            if let i = claims.firstIndex(where: { $0.id == claimId }) { claims[i].roomId = roomId }
+            claimWrites.append("room \(roomId)")
+        }
+    }
+
+    func insertClaimedRoom(_ roomId: String, teleconsultationId: String, context: UpstreamContext) async throws -> String {
+        if failClaims { throw UpstreamError(upstream: "crud", operation: "room claim insert", kind: .status(500)) }
+        return lock.withLock {
+            let id = next()
+            claims.append(RoomClaim(id: id, teleconsultationId: teleconsultationId, createdAt: claimTime, roomId: roomId))
+            claimWrites.append("insert \(roomId)")
+            return id
+        }
+    }
+
+    func roomClaims(skip: Int, limit: Int, context: UpstreamContext) async throws -> [RoomClaim] {
+        lock.withLock { Array(claims.filter { !retiredClaims.contains($0.id) }.dropFirst(skip).prefix(limit)) }
+    }
+
+    func retireRoomClaim(id: String, context: UpstreamContext) async throws {
+        lock.withLock {
+            retiredClaims.insert(id)
+            claimWrites.append("retire")
+        }
+    }
+
+    /// Claims not retired.
+    var liveClaims: [RoomClaim] { lock.withLock { claims.filter { !retiredClaims.contains($0.id) } } }
 
     /// Stores a teleconsultation in any state, as it is.
     func seed(_ t: Teleconsultation, state: State) {
@@ -165,8 +221,12 @@ final class FakeVideo: VideoProvider, @unchecked Sendable {
         lock.withLock { counter += 1; let id = "user\(counter)"; users.append((id, role)); return id }
     }
 
+    /// What the next room creations throw (nil: they succeed).
+    var createRoomError: UpstreamError?
+
     func createRoom(_ plan: RoomPlan, context: UpstreamContext) async throws -> CreatedRoom {
-        lock.withLock {
+        if let createRoomError { throw createRoomError }
+        return lock.withLock {
             counter += 1
             let id = "room\(counter)"
             rooms[id] = plan

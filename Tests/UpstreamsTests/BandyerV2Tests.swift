@@ -93,6 +93,19 @@ import Testing
         #expect(v1.sent.isEmpty)
     }
 
+    @Test func aRoomIdIsReadFromRoomIdBeforeAnyId() async throws {
+        let links: JSONValue = [["user": "u1", "url": "https://l/1"], ["user": "u2", "url": "https://l/2"]]
+        let t = RecordedTransport(json: [(201, ["id": "not-the-room", "room_id": "r1", "user_urls": links]),
+                                         (201, ["id": "not-the-room", "room": ["room_id": "r2", "user_urls": links]])])
+        #expect(try await provider(t).createRoom(Self.plan, context: context()).roomId == "r1")
+        #expect(try await provider(t).createRoom(Self.plan, context: context()).roomId == "r2")
+    }
+
+    @Test func aListingWhoseIdsDisagreeIsRefusedNotGuessed() async throws {
+        let t = RecordedTransport(json: [(200, ["rooms": [["id": "r1", "room_id": "r1"], ["id": "x1", "room_id": "r2"]], "has_more": false])])
+        await #expect(throws: UpstreamError.self) { try await provider(t).rooms(offset: 0, limit: 100, context: context()) }
+    }
+
     @Test func sdkCredentialsExpireWhenTheProviderSays() async throws {
         let t = RecordedTransport(json: [(200, ["access_token": "tok", "expires_at": "2026-01-01T00:00:00Z", "user_id": "u1"]),
                                          (200, ["access_token": "tok", "expires_at": 1_767_225_600]), (200, ["access_token": "tok"])])

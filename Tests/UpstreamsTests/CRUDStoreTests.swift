@@ -9,7 +9,7 @@ import Testing
 
     func store(_ t: RecordedTransport) -> CRUDTeleconsultationStore {
         CRUDTeleconsultationStore(http: UpstreamHTTP(transport: t), baseURL: "http://crud", teleconsultations: "teleconsultations",
-                                  userMap: "teleconsultation-users", timeout: .seconds(2))
+                                  userMap: "teleconsultation-users", roomClaims: "teleconsultation-room-claims", timeout: .seconds(2))
     }
 
     static let document: JSONValue = [
@@ -77,6 +77,35 @@ import Testing
         doc.bandyerRoomId = "r"
         #expect(try await store(t).replace(doc, ifVersion: nil, context: context()) == false)
         #expect(t.sent[1].query("_q") == #"{"version":{"$exists":false}}"# && t.sent[1].json?["$unset"] == nil)
+    }
+
+    @Test func roomClaimsNameTheirCollectionAndOnlyItsOwnAreRead() async throws {
+        let claim = "abcdefabcdefabcdefabcdef"
+        let t = RecordedTransport(json: [
+            (200, ["_id": .string(claim)]), (200, ["_id": .string(claim), "bandyerRoomId": "r1"]),
+            (200, [["_id": .string(claim), "collection": "teleconsultations", "bandyerRoomId": "r1", "createdAt": "2026-06-01T10:00:00.000Z"],
+                   ["_id": "bbbbbbbbbbbbbbbbbbbbbbbb", "collection": "staging-teleconsultations", "bandyerRoomId": "theirs"]]),
+            (204, nil),
+        ])
+        let s = store(t)
+        #expect(try await s.insertRoomClaim(teleconsultationId: nil, context: context()) == claim)
+        #expect(t.sent[0].method == "POST" && t.sent[0].url == "http://crud/teleconsultation-room-claims/")
+        #expect(t.sent[0].json == ["collection": "teleconsultations", "__STATE__": "PUBLIC"])
+        try await s.recordClaimedRoom(claimId: claim, roomId: "r1", context: context())
+        #expect(t.sent[1].method == "PATCH" && t.sent[1].json == ["$set": ["bandyerRoomId": "r1"]])
+        let claims = try await s.roomClaims(skip: 0, limit: 100, context: context())
+        #expect(t.sent[2].query("_q") == #"{"collection":"teleconsultations"}"#)
+        #expect(claims == [RoomClaim(id: claim, teleconsultationId: nil, createdAt: Timestamp(iso: "2026-06-01T10:00:00.000Z"), roomId: "r1")])
+        try await s.retireRoomClaim(id: claim, context: context())
+        #expect(t.sent[3].url == "http://crud/teleconsultation-room-claims/\(claim)/state" && t.sent[3].json == ["stateTo": "TRASH"])
+    }
+
+    @Test func referencedRoomsAreReadToTheLastPage() async throws {
+        let full = JSONValue.array((0..<200).map { ["bandyerRoomId": .string("r\($0)")] })
+        let t = RecordedTransport(json: [(200, full), (200, [["bandyerRoomId": "r200"]])])
+        let found = try await store(t).referencedRooms((0...200).map { "r\($0)" }, context: context())
+        #expect(found.count == 201 && t.sent.count == 2)
+        #expect(t.sent[0].query("_sk") == "0" && t.sent[1].query("_sk") == "200" && t.sent[1].query("_l") == "200")
     }
 
     @Test func mappingsFindTodaysAndLegacyNamesOldestFirst() async throws {

@@ -55,6 +55,8 @@ public struct Configuration: Sendable {
     public var crudServiceURL: String
     public var teleconsultationsCRUDName: String
     public var userIdMapCRUDName: String
+    /// `ROOM_CLAIMS_CRUD_NAME`: where a room is claimed before it is made (the sweep deletes only claimed rooms).
+    public var roomClaimsCRUDName: String
     /// Base URL of auth0-client; nil = standalone mode.
     public var authServiceURL: String?
     /// The auth0-client the identity route asks (the edge profile); defaults to `authServiceURL`.
@@ -81,6 +83,8 @@ public struct Configuration: Sendable {
     public var recordingType: RecordingType
     /// `SWEEP_GRACE_MS`: how old a room no teleconsultation points to must be before the sweep deletes it.
     public var sweepGraceMilliseconds: Int
+    /// `SWEEP_DEADLINE_MS`: a sweep stops between rooms after this long (below the sweep unit's `TimeoutStartSec`).
+    public var sweepDeadlineMilliseconds: Int
     /// `CUSTOM_ID_USERS_API_ENDPOINT` (auth0 mode), with the config file's `customUserId`.
     public var customIdUsersEndpoint: String?
     public var customUserId: CustomUserIdFields?
@@ -285,6 +289,7 @@ extension Configuration {
             bandyerAPISecretKey: key, bandyerBaseURL: bandyerBase, bandyerAPIVersion: apiVersion, crudServiceURL: crudURL,
             teleconsultationsCRUDName: try crudName("TELECONSULTATIONS_CRUD_NAME", default: "teleconsultations"),
             userIdMapCRUDName: try crudName("USER_ID_MAP_CRUD_NAME", default: "teleconsultation-users"),
+            roomClaimsCRUDName: try crudName("ROOM_CLAIMS_CRUD_NAME", default: "teleconsultation-room-claims"),
             authServiceURL: authURL, identityServiceURL: identityURL, defaultClientType: string("DEFAULT_CLIENT_TYPE"), clientTypeHeaderKey: clientTypeHeader,
             additionalHeadersToProxy: proxied, timeouts: timeoutsWithDrain,
             unlimitedTeleconsultation: try bool("UNLIMITED_TELECONSULTATION", default: true),
@@ -294,6 +299,7 @@ extension Configuration {
             userIdPathInRequest: steps, groupsWithBackgroundList: file.groupsWithBackgroundList,
             deleteUploads: try bool("TELECONSULTATION_DELETE_UPLOADS", default: false), recordingType: recording,
             sweepGraceMilliseconds: try integer("SWEEP_GRACE_MS", default: 3_600_000, min: 0),
+            sweepDeadlineMilliseconds: try integer("SWEEP_DEADLINE_MS", default: 1_500_000, min: 1_000),
             customIdUsersEndpoint: customEndpoint, customUserId: file.customUserId, logLevel: level, socket: socket, socketGroup: string("FCGI_SOCKET_GROUP") ?? "www-data",
             maxBodyBytes: try integer("MAX_BODY_BYTES", default: 1 << 20, min: 1, max: 64 << 20),
             maxUploadBytes: try integer("MAX_UPLOAD_BYTES", default: 10 << 20, min: 1, max: 64 << 20),
@@ -314,7 +320,7 @@ extension Configuration {
         "UNLIMITED_TELECONSULTATION", "LIVE_TELECONSULTATION", "IMMUTABLE_PERIOD_MS", "FCGI_SOCKET", "FCGI_SOCKET_GROUP",
         "MAX_BODY_BYTES", "MAX_IN_FLIGHT", "FCGI_IO_TIMEOUT_MS", "FCGI_IDLE_TIMEOUT_MS", "FCGI_DRAIN_GRACE_MS", "MAX_UPLOAD_BYTES",
         "TELECONSULTATION_DELETE_UPLOADS", "DEFAULT_RECORDING_TYPE", "CUSTOM_ID_USERS_API_ENDPOINT", "BANDYER_API_VERSION",
-        "SWEEP_GRACE_MS",
+        "SWEEP_GRACE_MS", "SWEEP_DEADLINE_MS", "ROOM_CLAIMS_CRUD_NAME",
     ]
     /// An empty list is a meaningful value.
     static let keysThatMayBeEmpty: Set<String> = ["ADDITIONAL_HEADERS_TO_PROXY"]

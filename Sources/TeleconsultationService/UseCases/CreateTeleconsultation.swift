@@ -24,7 +24,7 @@ public struct CreateTeleconsultation: Sendable {
         for (i, r) in resolved.enumerated() { document.participants[i].userBandyerId = r.bandyerUserId }
         var room: CreatedRoom?
         if let plan = try deps.plan(document, resolved: resolved, duration: duration, route: .create) {
-            let made = try await deps.rooms.create(plan, context: context)
+            let made = try await deps.rooms.create(plan, teleconsultationId: nil, context: context)
             document.setRoom(made.roomId, links: made.links)
             room = made
         }

@@ -28,7 +28,7 @@ public struct UseCaseDependencies: Sendable {
         self.backgrounds = backgrounds
         self.now = now
         self.users = BandyerUserResolver(store: store, video: video)
-        self.rooms = RoomKeeper(video: video)
+        self.rooms = RoomKeeper(video: video, store: store)
         self.writer = FencedWriter(store: store)
     }
 
@@ -80,7 +80,7 @@ public struct UseCaseDependencies: Sendable {
         case .keep(let roomId):
             next.setRoom(roomId, links: current.links)
         case .create(let plan), .replace(_, let plan):
-            let room = try await rooms.create(plan, context: context)
+            let room = try await rooms.create(plan, teleconsultationId: current.id, context: context)
             next.setRoom(room.roomId, links: room.links)
             newRoom = room
         }
