@@ -26,7 +26,8 @@ pids+=($!)
 for _ in $(seq 100); do grep -q listening "$dir/emulator.out" 2>/dev/null && break; sleep 0.1; done
 up="http://127.0.0.1:$emulator_port"
 
-app_env=(BANDYER_BASE_URL="$up/bandyer" CRUD_SERVICE_URL="$up/crud" LOG_LEVEL="${LOG_LEVEL:-info}" TELECONSULTATION_DELETE_UPLOADS=true)
+app_env=(BANDYER_BASE_URL="$up/bandyer" CRUD_SERVICE_URL="$up/crud" LOG_LEVEL="${LOG_LEVEL:-info}" TELECONSULTATION_DELETE_UPLOADS=true
+         AUDIT_CRUD_NAME=teleconsultation-audit)
 if [ "$mode" = auth0 ]; then
     app_env+=(AUTH_SERVICE="$up/auth0" DEFAULT_CLIENT_TYPE=frontend)
     doc_id='auth0|dr-who'; pat_id='auth0|pat-1'
@@ -49,6 +50,7 @@ B="http://$listen/api/v1/telecons-be"
 for _ in $(seq 100); do curl -fsS "$B/-/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 
 start=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+tomorrow=$(date -u -d tomorrow +%Y-%m-%dT%H:%M:%S.000Z)
 if [ "$mode" = auth0 ]; then
     doctor='{"userExternalId":"auth0|dr-who"}'; patient='{"userExternalId":"auth0|pat-1"}'
 else
@@ -77,8 +79,19 @@ B=$B
 ID=\$(curl -s -X POST \$B/teleconsultation $as_doctor -H 'content-type: application/json' \\
   -d '{"participants":{"number":2,"data":[$doctor]},"start_date":"$start","duration_in_seconds":1800}' \\
   | sed 's/.*"roomId":"\\([0-9a-f]*\\)".*/\\1/'); echo "roomId=\$ID"
-# 2. the doctor asks for a link: no room yet, so accessLinkURL is null
-curl -s \$B/teleconsultation/\$ID $as_doctor; echo
+# 2. the doctor asks for a link: no room yet, so accessLinkURL is null, and accessLinkReason
+#    says why (participants_missing; the Retry-After header says when to ask again)
+curl -s -i \$B/teleconsultation/\$ID $as_doctor | grep -i -E '^retry-after|^\{'; echo
+# 2b. a create retried with the same Idempotency-Key: the second answer is the kept one
+#     (Idempotent-Replayed: true, the same roomId), nothing is created twice
+for try in 1 2; do curl -s -i -X POST \$B/teleconsultation $as_doctor -H 'idempotency-key: walk-1' \
+  -H 'content-type: application/json' -d '{"participants":{"number":2,"data":[$doctor,$patient]},"start_date":"$tomorrow","duration_in_seconds":1800}' \
+  | grep -i -E '^idempotent-replayed|roomId'; echo; done
+# 2c. that one starts tomorrow: too_early, with the time the link opens (accessOpensAt)
+LATER=\$(curl -s -X POST \$B/teleconsultation $as_doctor -H 'idempotency-key: walk-1' -H 'content-type: application/json' \
+  -d '{"participants":{"number":2,"data":[$doctor,$patient]},"start_date":"$tomorrow","duration_in_seconds":1800}' \
+  | sed 's/.*"roomId":"\([0-9a-f]*\)".*/\1/')
+curl -s -i \$B/teleconsultation/\$LATER $as_doctor | grep -i -E '^retry-after|^\{'; echo
 # 3. add the missing participant: the Bandyer room is created now
 curl -s -o /dev/null -w '%{http_code}\\n' -X POST \$B/teleconsultation/\$ID/participants/data $as_doctor \\
   -H 'content-type: application/json' -d '$patient'
@@ -91,6 +104,8 @@ curl -s "\$B/teleconsultation/\$ID?details=true&language=en" $as_doctor; echo
 curl -s -X POST \$B/credentials $as_patient -H 'content-type: application/json' -d '{"expiresIn":600}'; echo
 # 7. $stranger_note
 curl -s \$B/teleconsultation/\$ID $as_stranger; echo
+# 7b. the audit trail: who created and changed it, and to whom each link was first issued
+curl -s \$B/teleconsultation/\$ID/audit $as_doctor; echo
 # 8. the files shared in the call are deleted (none here: seed some with POST $up/_control/bandyer/uploads
 #    {"room_id","keys"}, the room id is in $up/_control/state), then the teleconsultation
 curl -s -X DELETE \$B/teleconsultation/\$ID/uploads $as_doctor; echo

@@ -3,7 +3,7 @@ import Hummingbird
 import StrictJSON
 
 /// The CRUD service's contract: declared fields only, DRAFT by default, by-id reads see
-/// PUBLIC only, `_q` filters (`$eq $ne $in $exists $or`), `_s`/`_sk`/`_l`/`_st`, PATCH
+/// PUBLIC only, `_q` filters (`$eq $ne $in $exists $or $lt $lte $gt $gte`), `_s`/`_sk`/`_l`/`_st`, PATCH
 /// operators with an optional `_q` condition, and the state route.
 enum CRUDStandIn {
     static func register(on router: Router<BasicRequestContext>, state: EmulatorState) {
@@ -45,12 +45,26 @@ extension EmulatorState {
         // `auth0Id`: the original's 1.0–1.1 name of receivedUserId, declared by collections that kept their old entries.
         case settings.userMap: return ["receivedUserId": .string, "bandyerId": .string, "role": .string, "auth0Id": .string]
         case settings.roomClaims: return ["teleconsultationId": .string, "collection": .string, "bandyerRoomId": .string]
+        case settings.idempotency:
+            return ["key": .string, "fingerprint": .string, "state": .string, "expiresAt": .date, "leaseUntil": .date, "status": .number, "body": .string]
+        case settings.audit:
+            return ["at": .date, "action": .string, "teleconsultationId": .string, "actor": .string, "subject": .string, "requestId": .string,
+                    "outcome": .number, "dedupe": .string]
         case settings.customUsers: return .some(nil)
         default: return nil
         }
     }
 
     static let states = ["PUBLIC", "DRAFT", "TRASH", "DELETED"]
+
+    /// The field a collection's unique index covers, as a deployment must declare it.
+    func uniqueIndex(_ name: String) -> String? {
+        switch name {
+        case settings.idempotency: return "key"
+        case settings.audit: return "dedupe"
+        default: return nil
+        }
+    }
 
     static func isObjectId(_ s: String) -> Bool {
         s.utf8.count == 24 && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
@@ -85,6 +99,11 @@ extension EmulatorState {
             }
             if let problem = check(m.key, m.value, in: schema) { return .error(400, problem) }
             doc[m.key] = m.value
+        }
+        // A unique index counts documents in every state, as MongoDB's does.
+        if let field = uniqueIndex(name), let value = doc[field],
+           collections[name, default: []].contains(where: { $0[field] == value }) {
+            return .json(409, ["statusCode": 409, "error": "Conflict", "message": .string("E11000 duplicate key error: \(field)")])
         }
         doc["__STATE__"] = .string(state)
         doc["creatorId"] = .string(userId ?? "public"); doc["createdAt"] = .string(now)
@@ -240,6 +259,17 @@ extension EmulatorState {
                     case "$exists":
                         guard let b = op.value.boolValue else { return .failure(FilterError(message: "$exists needs a boolean")) }
                         if (actual != nil) != b { return .success(false) }
+                    case "$lt", "$lte", "$gt", "$gte":
+                        // Strings (ISO dates among them) and numbers, each with its own kind.
+                        let order: Int?
+                        switch (actual, op.value) {
+                        case (.string(let a)?, .string(let b)): order = a < b ? -1 : (a == b ? 0 : 1)
+                        case (.number(let a)?, .number(let b)): order = a < b ? -1 : (a == b ? 0 : 1)
+                        default: order = nil
+                        }
+                        guard let order else { return .success(false) }
+                        let holds = switch op.key { case "$lt": order < 0; case "$lte": order <= 0; case "$gt": order > 0; default: order >= 0 }
+                        if !holds { return .success(false) }
                     default: return .failure(FilterError(message: "unsupported operator \(op.key)"))
                     }
                 }

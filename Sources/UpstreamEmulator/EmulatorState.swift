@@ -24,6 +24,10 @@ struct EmulatorSettings: Sendable {
     var teleconsultations: [String]
     /// Room claims, shared by those deployments.
     var roomClaims: String
+    /// Kept Idempotency-Keys (a unique index on `key`).
+    var idempotency: String
+    /// The audit trail (a unique index on `dedupe`).
+    var audit: String
     var userMap: String
     /// The CRUD-like collection of the custom-id users endpoint.
     var customUsers: String

@@ -25,6 +25,8 @@ let settings = EmulatorSettings(
     // default: a staging deployment beside the first).
     teleconsultations: (env["TELECONSULTATIONS_CRUD_NAME"] ?? "teleconsultations,teleconsultations-staging").split(separator: ",").map(String.init),
     roomClaims: env["ROOM_CLAIMS_CRUD_NAME"] ?? "teleconsultation-room-claims",
+    idempotency: env["IDEMPOTENCY_CRUD_NAME"] ?? "teleconsultation-idempotency",
+    audit: env["AUDIT_CRUD_NAME"] ?? "teleconsultation-audit",
     userMap: env["USER_ID_MAP_CRUD_NAME"] ?? "teleconsultation-users",
     customUsers: env["CUSTOM_USERS_CRUD_NAME"] ?? "users",
     clientTypes: (env["AUTH0_CLIENT_TYPES"] ?? "frontend,backoffice").split(separator: ",").map(String.init),

@@ -45,14 +45,24 @@ struct ServiceAssembly: Sendable {
             schedule: Schedule(immutablePeriodMilliseconds: Int64(c.immutablePeriodMilliseconds), unlimited: c.unlimitedTeleconsultation),
             retry: ConflictRetry(budget: .seconds(5), clock: EventLoopClock()), backgrounds: BackgroundPolicy(groups: c.groupsWithBackgroundList),
             now: { Timestamp(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))) })
-        let useCases = Teleconsultations(deps, deleteUploads: c.deleteUploads)
+        let audit = c.auditCRUDName.map { name -> (log: AuditLog, trail: any AuditTrail) in
+            let trail = CRUDAuditTrail(http: http, baseURL: c.crudServiceURL, collection: name, timeout: c.timeouts.crud)
+            return (AuditLog(trail: trail, required: c.auditRequired, now: deps.now, failed: { [metrics] in metrics.auditWriteFailed() }), trail)
+        }
+        let useCases = Teleconsultations(deps, deleteUploads: c.deleteUploads, audit: audit)
         sweep = SweepRooms(store: store, video: video, grace: .milliseconds(c.sweepGraceMilliseconds), now: deps.now)
         let identity = c.identityServiceURL.map {
             Auth0UserDirectory(http: http, baseURL: $0, defaultClientType: c.defaultClientType,
                                clientTypeHeaderKey: c.clientTypeHeaderKey, timeout: c.timeouts.authService)
         }
+        let requestBound = c.timeouts.requestBound.components
+        let idempotency = IdempotentRequests(
+            records: CRUDIdempotencyRecords(http: http, baseURL: c.crudServiceURL, collection: c.idempotencyCRUDName, timeout: c.timeouts.crud),
+            ttlMilliseconds: Int64(c.idempotencyTTLMilliseconds),
+            // A request holds its key at most as long as it may run, its undo included.
+            leaseMilliseconds: requestBound.seconds * 1000 + requestBound.attoseconds / 1_000_000_000_000_000 + 5_000, now: deps.now)
         let router = ServiceRoutes.make(useCases: useCases, identity: identity, translator: translator, readiness: readiness,
-                                        metrics: metrics, configuration: c)
+                                        metrics: metrics, configuration: c, idempotency: idempotency)
         application = Application(routes: router, basePath: c.basePath, requestTimeout: c.timeouts.request,
                                   compensationTimeout: c.timeouts.compensation, logger: logger, metrics: metrics)
         transportFailures = TransportFailures(application: application)

@@ -57,6 +57,14 @@ public struct Configuration: Sendable {
     public var userIdMapCRUDName: String
     /// `ROOM_CLAIMS_CRUD_NAME`: where a room is claimed before it is made (the sweep deletes only claimed rooms).
     public var roomClaimsCRUDName: String
+    /// `IDEMPOTENCY_CRUD_NAME`: where the answers of requests with an Idempotency-Key are kept.
+    public var idempotencyCRUDName: String
+    /// `IDEMPOTENCY_TTL_MS`: how long a kept answer is replayed.
+    public var idempotencyTTLMilliseconds: Int
+    /// `AUDIT_CRUD_NAME`: the audit trail's collection; nil: no audit trail.
+    public var auditCRUDName: String?
+    /// `AUDIT_REQUIRED`: no link or token is given out when its audit record cannot be written.
+    public var auditRequired: Bool
     /// Base URL of auth0-client; nil = standalone mode.
     public var authServiceURL: String?
     /// The auth0-client the identity route asks (the edge profile); defaults to `authServiceURL`.
@@ -285,11 +293,19 @@ extension Configuration {
         }
 
         let socket = string("FCGI_SOCKET")
+        let auditName = string("AUDIT_CRUD_NAME") == nil ? nil : try crudName("AUDIT_CRUD_NAME", default: "")
+        let auditRequired = try bool("AUDIT_REQUIRED", default: false)
+        if auditRequired && auditName == nil {
+            throw ConfigurationError(key: "AUDIT_REQUIRED", reason: "is true, but AUDIT_CRUD_NAME names no audit collection")
+        }
         var configuration = Configuration(
             bandyerAPISecretKey: key, bandyerBaseURL: bandyerBase, bandyerAPIVersion: apiVersion, crudServiceURL: crudURL,
             teleconsultationsCRUDName: try crudName("TELECONSULTATIONS_CRUD_NAME", default: "teleconsultations"),
             userIdMapCRUDName: try crudName("USER_ID_MAP_CRUD_NAME", default: "teleconsultation-users"),
             roomClaimsCRUDName: try crudName("ROOM_CLAIMS_CRUD_NAME", default: "teleconsultation-room-claims"),
+            idempotencyCRUDName: try crudName("IDEMPOTENCY_CRUD_NAME", default: "teleconsultation-idempotency"),
+            idempotencyTTLMilliseconds: try integer("IDEMPOTENCY_TTL_MS", default: 86_400_000, min: 1_000, max: 30 * 86_400_000),
+            auditCRUDName: auditName, auditRequired: auditRequired,
             authServiceURL: authURL, identityServiceURL: identityURL, defaultClientType: string("DEFAULT_CLIENT_TYPE"), clientTypeHeaderKey: clientTypeHeader,
             additionalHeadersToProxy: proxied, timeouts: timeoutsWithDrain,
             unlimitedTeleconsultation: try bool("UNLIMITED_TELECONSULTATION", default: true),
@@ -320,7 +336,8 @@ extension Configuration {
         "UNLIMITED_TELECONSULTATION", "LIVE_TELECONSULTATION", "IMMUTABLE_PERIOD_MS", "FCGI_SOCKET", "FCGI_SOCKET_GROUP",
         "MAX_BODY_BYTES", "MAX_IN_FLIGHT", "FCGI_IO_TIMEOUT_MS", "FCGI_IDLE_TIMEOUT_MS", "FCGI_DRAIN_GRACE_MS", "MAX_UPLOAD_BYTES",
         "TELECONSULTATION_DELETE_UPLOADS", "DEFAULT_RECORDING_TYPE", "CUSTOM_ID_USERS_API_ENDPOINT", "BANDYER_API_VERSION",
-        "SWEEP_GRACE_MS", "SWEEP_DEADLINE_MS", "ROOM_CLAIMS_CRUD_NAME",
+        "SWEEP_GRACE_MS", "SWEEP_DEADLINE_MS", "ROOM_CLAIMS_CRUD_NAME", "IDEMPOTENCY_CRUD_NAME", "IDEMPOTENCY_TTL_MS",
+        "AUDIT_CRUD_NAME", "AUDIT_REQUIRED",
     ]
     /// An empty list is a meaningful value.
     static let keysThatMayBeEmpty: Set<String> = ["ADDITIONAL_HEADERS_TO_PROXY"]

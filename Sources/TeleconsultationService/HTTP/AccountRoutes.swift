@@ -10,20 +10,36 @@ public struct AccountRoutes: Sendable {
     let useCases: Teleconsultations
     let callers: CallerIdentification
     let upstream: UpstreamContextFactory
+    /// nil: Idempotency-Key is not honoured (unit tests of other routes).
+    let idempotency: IdempotentRequests?
 
-    public init(useCases: Teleconsultations, configuration: Configuration) {
+    public init(useCases: Teleconsultations, configuration: Configuration, idempotency: IdempotentRequests? = nil) {
         self.useCases = useCases
         self.callers = CallerIdentification(configuration: configuration)
         self.upstream = UpstreamContextFactory(configuration: configuration)
+        self.idempotency = idempotency
+    }
+
+    /// Runs a creating route under the request's Idempotency-Key, if any.
+    func idempotent(_ c: RequestContext, roomId: String?, _ handler: () async throws -> Response) async throws -> Response {
+        guard let idempotency else { return try await handler() }
+        return try await idempotency.run(c.request, route: "POST " + c.route, roomId: roomId, callerId: callers.caller(of: c),
+                                         context: upstream.context(for: c), handler)
     }
 
     public func register(in router: inout Router<Handler>) {
         router.add(.post, "/credentials") { c in
-            let expiresIn = try BodyValidator.credentials(c.request.body)
-            let issued = try await useCases.credentials.run(callerId: callers.caller(of: c), expiresIn: expiresIn, context: upstream.context(for: c))
-            // The token goes to the caller only: never into a log line.
-            return .json(.created, ["accessToken": .string(issued.accessToken), "expiresAt": .string(issued.expiresAt.iso),
-                                    "bandyerUserId": .string(issued.bandyerUserId)])
+            try await idempotent(c, roomId: nil) {
+                let expiresIn = try BodyValidator.credentials(c.request.body)
+                let context = upstream.context(for: c)
+                let caller = callers.caller(of: c)
+                let issued = try await useCases.credentials.run(callerId: caller, expiresIn: expiresIn, context: context)
+                // Before the token leaves: with AUDIT_REQUIRED, no record, no token.
+                try await useCases.audit?.recordIssuance(.credentials, teleconsultationId: nil, actor: caller, subject: caller, outcome: 201, context: context)
+                // The token goes to the caller only: never into a log line.
+                return .json(.created, ["accessToken": .string(issued.accessToken), "expiresAt": .string(issued.expiresAt.iso),
+                                        "bandyerUserId": .string(issued.bandyerUserId)])
+            }
         }
         router.add(.post, Self.backgroundImageRoute) { c in
             let stored = try await useCases.settings.uploadBackground(callerId: callers.caller(of: c), image: { try BackgroundUpload.image(from: c.request) },

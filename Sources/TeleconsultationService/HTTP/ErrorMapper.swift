@@ -12,6 +12,11 @@ public enum ErrorMapper {
         case let e as TeleconsultationError: return fixedText(for: e)
         case let e as UpstreamError: return upstreamFailure(e)
         case let e as ValidationError: return .badRequest(e.message)
+        case IdempotencyError.reused:
+            return .fixed(HTTPResponse.Status(code: 422, reasonPhrase: "Unprocessable Content"), "Idempotency-Key reused with a different request")
+        case IdempotencyError.inProgress: return .fixed(.conflict, "A request with this Idempotency-Key is in progress")
+        case is AuditUnavailable:
+            return APIError(status: .serviceUnavailable, error: "Service Unavailable", message: "The audit trail could not be written")
         default: return nil
         }
     }

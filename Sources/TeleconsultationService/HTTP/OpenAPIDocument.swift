@@ -1,5 +1,6 @@
 import StrictJSON
 import TeleconsultationDomain
+import TeleconsultationPorts
 
 /// The OpenAPI 3 document served at `/documentation/json`. Every route the router
 /// knows has an operation here (a unit test checks both lists agree).
@@ -61,8 +62,10 @@ public enum OpenAPIDocument {
         let text: [Int: String] = [
             400: "Invalid body, no allowed group, no plus user, or a duration out of bounds",
             401: "Not logged in, not a participant, or not allowed", 404: "No such teleconsultation (or trashed)",
-            409: "Can no longer be changed, already complete, participant already present, or changed concurrently",
-            413: "Body too large", 502: "An upstream failed", 503: "Not configured, or shutting down", 504: "An upstream did not answer in time",
+            409: "Can no longer be changed, already complete, participant already present, changed concurrently, or an Idempotency-Key in progress",
+            422: "Idempotency-Key reused with a different request",
+            413: "Body too large", 502: "An upstream failed", 503: "Not configured, shutting down, or (AUDIT_REQUIRED) the audit record could not be written",
+            504: "An upstream did not answer in time",
         ]
         return codes.map { (String($0), errorResponse(text[$0] ?? "Error")) }
     }
@@ -84,6 +87,14 @@ public enum OpenAPIDocument {
         ["description": .string(description), "content": json(schema)]
     }
 
+    static let idempotencyKey: JSONValue = [
+        "name": "Idempotency-Key", "in": "header", "required": false,
+        "description": "Makes a retry safe: the first answer (not a 5xx) is kept and replayed with Idempotent-Replayed: true; the same key with another request is 422, while the first is processed 409",
+        "schema": ["type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7E]+$"],
+    ]
+    static let replayed: JSONValue = ["Idempotent-Replayed": ["description": "true: this is the kept answer of an earlier request with the same Idempotency-Key",
+                                                              "schema": ["type": "string", "enum": ["true"]]]]
+
     static func teleconsultationPaths() -> [(String, JSONValue)] {
         let writeErrors = [400, 404, 409, 413, 502, 504]
         let caller: JSONValue = ["name": "miauserid", "in": "header", "required": false,
@@ -93,14 +104,14 @@ public enum OpenAPIDocument {
             ("/teleconsultation", ["post": [
                 "operationId": "createTeleconsultation",
                 "summary": "Create a teleconsultation (and its Bandyer room once every participant is known)",
-                "tags": ["teleconsultation"], "requestBody": body("TeleconsultationCreate"),
+                "tags": ["teleconsultation"], "requestBody": body("TeleconsultationCreate"), "parameters": [idempotencyKey],
                 "responses": .object(JSONObject([("201", [
-                    "description": "Created", "content": json("RoomCreated"),
+                    "description": "Created", "content": json("RoomCreated"), "headers": replayed,
                     "links": .object(JSONObject(["getTeleconsultation", "updateTeleconsultation", "addParticipant", "deleteTeleconsultation",
                                                  "deleteUploads"].map {
                         ($0, ["operationId": .string($0), "parameters": ["roomId": "$response.body#/roomId"]])
                     })),
-                ])] + errors([400, 413, 502, 504]))),
+                ])] + errors([400, 409, 413, 422, 502, 504]))),
             ]]),
             ("/teleconsultation/{roomId}", [
                 "parameters": [roomIdParameter],
@@ -123,7 +134,10 @@ public enum OpenAPIDocument {
                         ["name": "useBackground", "in": "query", "required": false,
                          "description": "true: open over the company background (callers in groupsWithBackgroundList)", "schema": ["type": "string"]],
                     ],
-                    "responses": .object(JSONObject([("200", ok("Join information", "JoinInfo"))] + errors([400, 401, 404, 502, 504]))),
+                    "responses": .object(JSONObject([("200", [
+                        "description": "Join information", "content": json("JoinInfo"),
+                        "headers": ["Retry-After": ["description": "While accessLinkURL is null: the seconds to wait before asking again", "schema": ["type": "integer"]]],
+                    ])] + errors([400, 401, 404, 502, 503, 504]))),
                 ],
                 "delete": [
                     "operationId": "deleteTeleconsultation",
@@ -137,8 +151,23 @@ public enum OpenAPIDocument {
                 "post": [
                     "operationId": "addParticipant",
                     "summary": "Add one participant (creates the room when it is the last one)",
-                    "tags": ["teleconsultation"], "requestBody": body("Participant"),
-                    "responses": .object(JSONObject([("201", ["description": "Added"])] + errors(writeErrors))),
+                    "tags": ["teleconsultation"], "requestBody": body("Participant"), "parameters": [idempotencyKey],
+                    "responses": .object(JSONObject([("201", ["description": "Added", "headers": replayed])] + errors(writeErrors + [422]))),
+                ],
+            ]),
+            ("/teleconsultation/{roomId}/audit", [
+                "parameters": [roomIdParameter],
+                "get": [
+                    "operationId": "getAuditTrail",
+                    "summary": "Who created, changed, deleted it, and to whom each link and token was first issued (plus participants only; AUDIT_CRUD_NAME)",
+                    "tags": ["teleconsultation"],
+                    "parameters": [
+                        caller,
+                        ["name": "limit", "in": "query", "required": false, "schema": ["type": "integer", "minimum": 1, "maximum": 200, "default": 50]],
+                        ["name": "before", "in": "query", "required": false, "description": "Only records before this `at` (the previous page's `next`)",
+                         "schema": ["type": "string", "format": "date-time"]],
+                    ],
+                    "responses": .object(JSONObject([("200", ok("Records, newest first", "AuditPage"))] + errors([400, 401, 404, 502, 504]))),
                 ],
             ]),
             ("/teleconsultation/{roomId}/uploads", [
@@ -154,9 +183,10 @@ public enum OpenAPIDocument {
             ("/credentials", ["post": [
                 "operationId": "createCredentials",
                 "summary": "An SDK access token for the calling user (mobile apps)",
-                "tags": ["account"], "parameters": [caller],
+                "tags": ["account"], "parameters": [caller, idempotencyKey],
                 "requestBody": ["required": false, "content": json("CredentialsRequest")],
-                "responses": .object(JSONObject([("201", ok("Issued", "Credentials"))] + errors([400, 401, 413, 502, 504]))),
+                "responses": .object(JSONObject([("201", ["description": "Issued", "content": json("Credentials"), "headers": replayed])]
+                                                + errors([400, 401, 409, 413, 422, 502, 503, 504]))),
             ]]),
             ("/settings/background-image", ["post": [
                 "operationId": "uploadBackgroundImage",
@@ -225,7 +255,7 @@ public enum OpenAPIDocument {
                              "properties": .object(JSONObject(["recording", "recordingStatus", "callType", "description", "status", "disabled",
                                                                "creationDate", "durationInSeconds", "durationUsedInSeconds", "live"].map { ($0, anyValue) }))]),
             ("JoinInfo", [
-                "type": "object", "required": ["bandyerUserId", "accessLinkURL", "participantsBandyerCall"],
+                "type": "object", "required": ["bandyerUserId", "accessLinkURL", "participantsBandyerCall", "accessOpensAt", "scheduledEndAt", "accessLinkReason"],
                 "properties": [
                     "bandyerUserId": nullable("string"),
                     "accessLinkURL": nullable("string"),
@@ -234,8 +264,23 @@ public enum OpenAPIDocument {
                         "properties": ["bandyerUserId": nullable("string"), "fullName": nullable("string")],
                     ]],
                     "details": ["$ref": "#/components/schemas/RoomDetails"],
+                    "accessOpensAt": ["type": "string", "format": "date-time", "description": "From when accessLinkURL can be non-null"],
+                    "scheduledEndAt": ["type": "string", "format": "date-time", "nullable": true, "description": "The end date (the link stays after it)"],
+                    "accessLinkReason": ["type": "string", "nullable": true, "enum": ["too_early", "participants_missing", "room_unavailable", .null],
+                                         "description": "null when accessLinkURL is a link"],
                 ],
             ]),
+            ("AuditRecord", ["type": "object", "required": ["at", "action", "teleconsultationId", "actor", "subject", "requestId", "outcome"],
+                             "properties": [
+                                 "at": ["type": "string", "format": "date-time"],
+                                 "action": ["type": "string", "enum": .array(AuditActionNames.all.map(JSONValue.string))],
+                                 "teleconsultationId": nullable("string"), "actor": nullable("string"), "subject": nullable("string"),
+                                 "requestId": ["type": "string"], "outcome": ["type": "integer"],
+                             ]]),
+            ("AuditPage", ["type": "object", "required": ["records", "next"], "properties": [
+                "records": ["type": "array", "items": ["$ref": "#/components/schemas/AuditRecord"]],
+                "next": ["type": "string", "format": "date-time", "nullable": true],
+            ]]),
             ("UploadsDeleted", ["type": "object", "required": ["total", "deleted"],
                                 "properties": ["total": ["type": "integer", "minimum": 0], "deleted": ["type": "integer", "minimum": 0]]]),
             ("CredentialsRequest", ["type": "object", "additionalProperties": false,
@@ -276,4 +321,9 @@ public enum OpenAPIDocument {
             "components": ["schemas": .object(schemas)],
         ]
     }
+}
+
+/// The audit actions' names, for the document (the record type lives with the ports).
+enum AuditActionNames {
+    static var all: [String] { AuditRecord.Action.allCases.map(\.rawValue) }
 }

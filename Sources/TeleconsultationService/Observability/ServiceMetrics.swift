@@ -27,9 +27,18 @@ public final class ServiceMetrics: Sendable {
         .init(metricName: "upstream_request_duration", unitName: "seconds", helpText: "Time of upstream calls")
     }
 
+    static var auditFailures: MetricNameDescriptor {
+        .init(metricName: "audit_write_failures_total", unitName: "", helpText: "Audit records that could not be written")
+    }
+    private let auditFailuresCounter: Counter
+
     public init() {
         inFlightGauge = registry.makeGauge(descriptor: Self.inFlight)
+        auditFailuresCounter = registry.makeCounter(descriptor: Self.auditFailures)
     }
+
+    /// An audit record could not be written.
+    public func auditWriteFailed() { auditFailuresCounter.increment() }
 
     func requestStarted() { inFlightGauge.increment() }
 

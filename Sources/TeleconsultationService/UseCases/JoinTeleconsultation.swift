@@ -19,6 +19,10 @@ public struct JoinTeleconsultation: Sendable {
         public var participants: [Member]
         /// Asked for (`details=true`): the room's details, nil while there is no room.
         public var details: RoomDetails??
+        /// When the link opens, and why there is none yet.
+        public var window: JoinWindow
+        /// The room the link opens (the audit trail records a link per room).
+        public var bandyerRoomId: String?
     }
 
     public func run(roomId: String, callerId: String?, query: JoinQuery = JoinQuery(), context: UpstreamContext) async throws -> JoinInfo {
@@ -27,14 +31,15 @@ public struct JoinTeleconsultation: Sendable {
         // The names and the room's details do not depend on each other.
         async let asked: RoomDetails?? = query.details ? .some(try await details(of: document, context: context)) : .none
         let profiles = await deps.directory.profiles(of: document.participants, context: context)
-        var link = deps.schedule.isLinkVisible(document, now: deps.now()) ? caller.accessLinkURL : nil
+        let window = JoinWindow(document, schedule: deps.schedule, now: deps.now())
+        var link = window.isOpen ? caller.accessLinkURL : nil
         if let l = link {
             let groups = profiles[callerId]?.groups ?? caller.groups ?? []
             link = JoinLink.decorate(l, language: query.language, background: query.useBackground && deps.backgrounds.allows(groups: groups))
         }
         return JoinInfo(bandyerUserId: caller.userBandyerId, accessLinkURL: link,
                         participants: document.participants.map { .init(bandyerUserId: $0.userBandyerId, fullName: profiles[$0.userExternalId]?.name) },
-                        details: try await asked)
+                        details: try await asked, window: window, bandyerRoomId: document.bandyerRoomId)
     }
 
     func details(of document: Teleconsultation, context: UpstreamContext) async throws -> RoomDetails? {

@@ -1,3 +1,4 @@
+import TeleconsultationPorts
 import TeleconsultationDomain
 
 /// Every use case, built once over the same dependencies.
@@ -11,9 +12,14 @@ public struct Teleconsultations: Sendable {
     public let credentials: IssueCredentials
     public let settings: CompanySettings
     public let mode: OperatingMode
+    /// nil: no audit trail (`AUDIT_CRUD_NAME` unset).
+    public let audit: AuditLog?
+    public let readAudit: ReadAuditTrail?
 
     /// `deleteUploads`: TELECONSULTATION_DELETE_UPLOADS.
-    public init(_ deps: UseCaseDependencies, deleteUploads: Bool = false) {
+    public init(_ deps: UseCaseDependencies, deleteUploads: Bool = false, audit: (log: AuditLog, trail: any AuditTrail)? = nil) {
+        self.audit = audit?.log
+        readAudit = audit.map { ReadAuditTrail(deps, trail: $0.trail) }
         create = CreateTeleconsultation(deps)
         update = UpdateTeleconsultation(deps)
         addParticipant = AddParticipant(deps)
