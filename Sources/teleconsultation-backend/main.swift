@@ -76,7 +76,8 @@ if sweepCommand {
 
 if checkOnly {
     logger.info("configuration is valid", metadata: ["mode": .string(configuration.isAuth0Mode ? "auth0" : "standalone"),
-                                                     "bandyerAPIVersion": .string(configuration.bandyerAPIVersion.rawValue)])
+                                                     "bandyerAPIVersion": .string(configuration.bandyerAPIVersion.rawValue),
+                                                     "nginxProfile": .string(configuration.nginxProfile.rawValue)])
     exit(0)
 }
 
@@ -134,6 +135,7 @@ logger.info("listening", metadata: [
     "mode": .string(configuration.isAuth0Mode ? "auth0" : "standalone"),
     "bandyerAPIVersion": .string(configuration.bandyerAPIVersion.rawValue),
     "basePath": .string(configuration.basePath),
+    "nginxProfile": .string(configuration.nginxProfile.rawValue),
     "version": .string(BuildInfo.version),
 ])
 
