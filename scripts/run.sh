@@ -55,14 +55,16 @@ fi
 rm -rf "$dir"; mkdir -p "$dir"
 
 # Each process in a session of its own: Ctrl-C reaches only this script, which stops them in
-# order (nginx's own SIGINT handling is a fast stop that drops the requests it serves).
+# order (nginx's own SIGINT handling is a fast stop that drops the requests it serves). Only a
+# SIGKILL of this script leaves them running: the next make run names what holds the ports.
 emulator_pid="" app_pid="" nginx_pid=""
 serving="" stopping=""
 stop() {
     [ -n "$stopping" ] && return
     stopping=1
-    # A second Ctrl-C during the drain stops everything at once.
-    trap 'echo " stopping at once" >&2; kill -TERM $nginx_pid 2>/dev/null; kill -KILL $emulator_pid $app_pid 2>/dev/null; wait 2>/dev/null; exit 130' INT
+    # A second Ctrl-C (or a TERM or HUP) during the drain stops everything at once: never
+    # exit with a process left, since each has a session of its own.
+    trap 'echo " stopping at once" >&2; kill -TERM $nginx_pid 2>/dev/null; kill -KILL $emulator_pid $app_pid 2>/dev/null; wait 2>/dev/null; exit 130' INT TERM HUP
     [ -n "$serving" ] && echo "stopping: nginx and the app finish the requests in flight (Ctrl-C again: at once)" >&2
     [ -n "$nginx_pid" ] && kill -QUIT "$nginx_pid" 2>/dev/null || true
     [ -n "$app_pid" ] && kill -TERM "$app_pid" 2>/dev/null || true

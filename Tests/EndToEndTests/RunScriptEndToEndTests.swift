@@ -20,7 +20,9 @@ extension EndToEnd {
             let listen = freePort(), emulatorPort = freePort()
             let runDir = dir + "/run"
             let first = try Self.start("first", dir: dir, listen: listen, emulator: emulatorPort, runDir: runDir)
-            defer { if first.isRunning { kill(-first.spawned.pid, SIGKILL); _ = first.waitForExit(timeout: 5) } }
+            // Whatever happens, the script stops its processes: they are in sessions of their own
+            // (a group kill would leave them running, holding the ports and this process's files).
+            defer { if first.isRunning { first.signal(SIGTERM); _ = first.waitForExit(timeout: 20) } }
             try #require(waitUntil(timeout: 30) { first.stdout.contains("is up") || !first.isRunning }, "\(first.stderr)")
             try #require(first.isRunning, "\(first.stderr)")
             let base = "http://127.0.0.1:\(listen)/api/v1/telecons-be"
