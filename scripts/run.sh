@@ -2,7 +2,11 @@
 # Runs the whole thing locally: the upstream stand-ins (CRUD, Bandyer, auth0-client), the
 # app on a unix socket, and nginx in front on 127.0.0.1:8080 with the shipped edge profile
 # (callers log in with a bearer token the stand-in auth0-client knows).
-# MODE=standalone (default) or MODE=auth0; PROFILE=edge (default) or gateway. Ctrl-C stops everything.
+# MODE=standalone (default) or MODE=auth0; PROFILE=edge (default) or gateway; LISTEN and
+# EMULATOR_PORT move the ports; BIN_PATH: built binaries to use instead of building;
+# RUN_DIR: where sockets and logs go (.build/run).
+# Ctrl-C stops everything, gracefully: nginx finishes what it serves (SIGQUIT) while the app
+# drains (SIGTERM), and the stand-ins stop last, so a request in flight gets its answer.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -10,20 +14,76 @@ mode=${MODE:-standalone}
 profile=${PROFILE:-edge}
 listen=${LISTEN:-127.0.0.1:8080}
 emulator_port=${EMULATOR_PORT:-8090}
-"$root/scripts/install-deps.sh"
-swift build
-bin=$(swift build --show-bin-path)
-dir="$root/.build/run"
+dir=${RUN_DIR:-$root/.build/run}
+
+# Before anything is built, started or removed: a port that is taken (most often by another
+# make run) would make a stand-in or nginx fail to start, and this run would tear down the
+# other one's files. Say what holds it instead.
+listening_on() {
+    if command -v ss >/dev/null; then
+        ss -Hltnp "sport = :$1" 2>/dev/null
+    elif (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+        echo "something accepts connections on 127.0.0.1:$1"
+    fi
+}
+for taken in "${listen##*:} nginx (LISTEN=$listen)" "$emulator_port the stand-ins (EMULATOR_PORT)"; do
+    port=${taken%% *}
+    holder=$(listening_on "$port")
+    if [ -n "$holder" ]; then
+        echo "make run: port $port, for ${taken#* }, is taken (another make run? stop it with Ctrl-C):" >&2
+        echo "$holder" | sed 's/^/  /' >&2
+        echo "or choose free ports, e.g. LISTEN=127.0.0.1:8081 EMULATOR_PORT=8091 make run" >&2
+        exit 1
+    fi
+done
+# Another run on other ports would still share the directory: one run per directory.
+mkdir -p "$(dirname "$dir")"
+exec 9>>"$dir.lock"
+if ! flock -n 9; then
+    echo "make run: $dir is in use by another make run (pid $(cat "$dir.lock" 2>/dev/null)); stop it first, or set RUN_DIR" >&2
+    exit 1
+fi
+echo $$ > "$dir.lock"
+
+if [ -n "${BIN_PATH:-}" ]; then
+    bin=$BIN_PATH
+else
+    "$root/scripts/install-deps.sh"
+    swift build
+    bin=$(swift build --show-bin-path)
+fi
 rm -rf "$dir"; mkdir -p "$dir"
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
+# Each process in a session of its own: Ctrl-C reaches only this script, which stops them in
+# order (nginx's own SIGINT handling is a fast stop that drops the requests it serves). Only a
+# SIGKILL of this script leaves them running: the next make run names what holds the ports.
+emulator_pid="" app_pid="" nginx_pid=""
+serving="" stopping=""
+stop() {
+    [ -n "$stopping" ] && return
+    stopping=1
+    # A second Ctrl-C (or a TERM or HUP) during the drain stops everything at once: never
+    # exit with a process left, since each has a session of its own.
+    trap 'echo " stopping at once" >&2; kill -TERM $nginx_pid 2>/dev/null; kill -KILL $emulator_pid $app_pid 2>/dev/null; wait 2>/dev/null; exit 130' INT TERM HUP
+    [ -n "$serving" ] && echo "stopping: nginx and the app finish the requests in flight (Ctrl-C again: at once)" >&2
+    [ -n "$nginx_pid" ] && kill -QUIT "$nginx_pid" 2>/dev/null || true
+    [ -n "$app_pid" ] && kill -TERM "$app_pid" 2>/dev/null || true
+    for p in $nginx_pid $app_pid; do wait "$p" 2>/dev/null || true; done
+    [ -n "$emulator_pid" ] && kill -TERM "$emulator_pid" 2>/dev/null || true
+    wait 2>/dev/null || true
+}
+trap stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+# Fails the start: says what did not come up and where its log is.
+fail() { echo "make run: $1" >&2; [ -f "$2" ] && tail -n 5 "$2" | sed 's/^/  /' >&2; exit 1; }
 
 export BANDYER_API_SECRET_KEY=local-bandyer-key
-"$bin/upstream-emulator" --port "$emulator_port" > "$dir/emulator.out" 2> "$dir/emulator.log" &
-pids+=($!)
-for _ in $(seq 100); do grep -q listening "$dir/emulator.out" 2>/dev/null && break; sleep 0.1; done
+setsid "$bin/upstream-emulator" --port "$emulator_port" > "$dir/emulator.out" 2> "$dir/emulator.log" 9>&- &
+emulator_pid=$!
+for _ in $(seq 100); do grep -q listening "$dir/emulator.out" 2>/dev/null && break; kill -0 "$emulator_pid" 2>/dev/null || break; sleep 0.1; done
+grep -q listening "$dir/emulator.out" 2>/dev/null || fail "the stand-ins did not start" "$dir/emulator.log"
 up="http://127.0.0.1:$emulator_port"
 
 app_env=(BANDYER_BASE_URL="$up/bandyer" CRUD_SERVICE_URL="$up/crud" LOG_LEVEL="${LOG_LEVEL:-info}" TELECONSULTATION_DELETE_UPLOADS=true
@@ -40,14 +100,17 @@ fi
 curl -fsS -X PUT "$up/_control/auth0/users" -H 'content-type: application/json' -d '[
   {"user_id":"'"$doc_id"'","name":"Dr Who","groups":["doctor"],"token":"doctor-token"},
   {"user_id":"'"$pat_id"'","name":"Pat One","app_metadata":{"groups":["patient"]},"token":"patient-token"}]'
-env "${app_env[@]}" "$bin/teleconsultation-backend" --socket "$dir/app.sock" 2> "$dir/app.log" &
-pids+=($!)
-for _ in $(seq 100); do [ -S "$dir/app.sock" ] && break; sleep 0.1; done
+[ "$profile" = gateway ] && app_env+=(NGINX_PROFILE=gateway)
+setsid env "${app_env[@]}" "$bin/teleconsultation-backend" --socket "$dir/app.sock" 2> "$dir/app.log" 9>&- &
+app_pid=$!
+for _ in $(seq 100); do [ -S "$dir/app.sock" ] && break; kill -0 "$app_pid" 2>/dev/null || break; sleep 0.1; done
+[ -S "$dir/app.sock" ] || fail "the app did not start" "$dir/app.log"
 "$root/scripts/nginx-local.sh" "$dir/nginx" "$dir/app.sock" "$listen" "$profile"
-nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" &
-pids+=($!)
+setsid nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" 9>&- &
+nginx_pid=$!
 B="http://$listen/api/v1/telecons-be"
-for _ in $(seq 100); do curl -fsS "$B/-/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 100); do curl -fsS "$B/-/healthz" >/dev/null 2>&1 && break; kill -0 "$nginx_pid" 2>/dev/null || break; sleep 0.1; done
+curl -fsS "$B/-/healthz" >/dev/null 2>&1 || fail "nginx did not start on $listen" "$dir/nginx/nginx-error.log"
 
 start=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
 tomorrow=$(date -u -d tomorrow +%Y-%m-%dT%H:%M:%S.000Z)
@@ -113,4 +176,10 @@ curl -s -o /dev/null -w '%{http_code}\\n' -X DELETE \$B/teleconsultation/\$ID $a
 
 Ctrl-C stops everything.
 TXT
-wait
+serving=1
+# Until Ctrl-C, or until one of them stops by itself.
+while kill -0 "$emulator_pid" 2>/dev/null && kill -0 "$app_pid" 2>/dev/null && kill -0 "$nginx_pid" 2>/dev/null; do
+    sleep 1 & wait $! || true
+done
+echo "make run: a process stopped by itself; see $dir/*.log" >&2
+exit 1

@@ -38,8 +38,11 @@ public enum FastCGIRequestMapper {
             case "SCRIPT_NAME": scriptName = value
             case "PATH_INFO": pathInfo = value
             case "QUERY_STRING": queryString = value
-            case "CONTENT_TYPE": if !value.isEmpty { fields[.contentType] = value }
-            case "CONTENT_LENGTH": if !value.isEmpty { fields[.contentLength] = value }
+            // A later param replaces an earlier one, and an empty one means none: nginx sends
+            // both when a location sets `fastcgi_param CONTENT_LENGTH ""` after including
+            // fastcgi_params, and the first (the client's length) must not win.
+            case "CONTENT_TYPE": fields[.contentType] = value.isEmpty ? nil : value
+            case "CONTENT_LENGTH": fields[.contentLength] = value.isEmpty ? nil : value
             default: continue
             }
         }

@@ -32,7 +32,8 @@ public struct JSONParser {
     static let duplicateScanLimit = 16
 
     /// What a caller accepts beyond the syntax, checked while parsing: a hostile body is
-    /// refused at the first key or element too many, before it costs memory.
+    /// refused at the first key (once its value is read) or element too many, before the
+    /// rest of it costs memory.
     public struct Limits: Sendable {
         public var maxDepth: Int
         /// Members of one object, elements of one array.
@@ -135,7 +136,10 @@ public struct JSONParser {
             skipWhitespace()
             guard index < buffer.count, buffer[index] == UInt8(ascii: "\"") else { throw error(.syntax("expected a string key")) }
             let key = try parseString()
-            if depth == 1, let rootKeys, !rootKeys.contains(key) { throw error(.unexpectedKey(key)) }
+            // A root key the caller does not accept is refused once its value is read, not at
+            // once: a body nested too deep under it (`{"a":{"a":…}}`) is refused for its depth,
+            // the limit that protects the parser, not for the name of its first key.
+            let unexpected = depth == 1 && rootKeys?.contains(key) == false
             let count = memberStack.count - base
             if count == maxMembers { throw error(.tooManyMembers(limit: maxMembers, inObject: true)) }
             if seen == nil && count >= Self.duplicateScanLimit {
@@ -153,6 +157,7 @@ public struct JSONParser {
             path.append(key)
             let value = try parseValue(depth: depth)
             path.removeLast()
+            if unexpected { throw error(.unexpectedKey(key)) }
             memberStack.append((key, value))
             skipWhitespace()
             guard index < buffer.count else { throw error(.syntax("unexpected end of input")) }

@@ -47,4 +47,11 @@ let app = Application(
         let line = "upstream-emulator listening on \(address.0):\(channel.localAddress?.port ?? address.1)\n"
         FileHandle.standardOutput.write(Data(line.utf8))
     })
-try await app.runService()
+do {
+    try await app.runService()
+} catch {
+    // One line for the scripts and the person reading them, not a crash with a backtrace.
+    let reason = (error as? IOError)?.errnoCode == EADDRINUSE ? "the port is taken (ss -ltnp 'sport = :\(port)' says by whom)" : "\(error)"
+    FileHandle.standardError.write(Data("upstream-emulator: cannot serve on \(host):\(port): \(reason)\n".utf8))
+    exit(1)
+}

@@ -71,7 +71,8 @@ for warning in configuration.warnings { logger.warning("configuration", metadata
 if checkOnly {
     // Checks and exits, also as `sweep --check-config`: nothing is called, nothing deleted.
     logger.info("configuration is valid", metadata: ["mode": .string(configuration.isAuth0Mode ? "auth0" : "standalone"),
-                                                     "bandyerAPIVersion": .string(configuration.bandyerAPIVersion.rawValue)])
+                                                     "bandyerAPIVersion": .string(configuration.bandyerAPIVersion.rawValue),
+                                                     "nginxProfile": .string(configuration.nginxProfile.rawValue)])
     exit(0)
 }
 
@@ -137,6 +138,7 @@ logger.info("listening", metadata: [
     "mode": .string(configuration.isAuth0Mode ? "auth0" : "standalone"),
     "bandyerAPIVersion": .string(configuration.bandyerAPIVersion.rawValue),
     "basePath": .string(configuration.basePath),
+    "nginxProfile": .string(configuration.nginxProfile.rawValue),
     "version": .string(BuildInfo.version),
 ])
 

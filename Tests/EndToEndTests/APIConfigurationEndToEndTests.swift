@@ -16,7 +16,9 @@ extension EndToEnd {
                                     {"from":"json","extract":"ids"},{"from":"array","extract":0}],
              "environment":"sandbox","theme":{"dark":{"primaryColor":"#000"}}}
             """#.utf8).write(to: URL(fileURLWithPath: file))
-            try await withStack("cfg", env: ["TELECONSULTATION_SERVICE_CONFIG_PATH": file, "LIVE_TELECONSULTATION": "false"], dialect: d) { s in
+            // Behind a gateway: the edge profile would not let a caller's id come from miauserproperties.
+            try await withStack("cfg", env: ["TELECONSULTATION_SERVICE_CONFIG_PATH": file, "LIVE_TELECONSULTATION": "false", "NGINX_PROFILE": "gateway"],
+                                dialect: d) { s in
                 let id = try await s.create([doctorJSON, patientJSON])
                 let body = try #require(try await s.requests(d.createRoom).first?["body"])
                 #expect(body["live"] == false)
@@ -26,6 +28,39 @@ extension EndToEnd {
                 let patientBandyer = try await s.teleconsultations().first?["participants"]?.arrayValue?[1]["userBandyerId"]
                 #expect(r.status == 200 && r.json?["bandyerUserId"] == patientBandyer)
                 #expect(try await s.call("GET", "/teleconsultation/\(id)", headers: ["miauserid": "pat-1"]).status == 401)
+            }
+        }
+
+        /// The edge profile strips and sets only miauserid: the real binary refuses to serve
+        /// behind it (and --check-config says so) when the caller's id would come from anywhere
+        /// else, and accepts the same configuration behind a gateway.
+        @Test func anIdentityTheEdgeProfileDoesNotSetIsRefusedThereAndAcceptedBehindAGateway() throws {
+            let dir = tempDir("edge-identity")
+            let file = dir + "/config.json"
+            try Data(#"""
+            {"privileges":{"plus":{"groups":["doctor"]},"basic":{"groups":["patient"]}},
+             "userIdPathInRequest":[{"from":"object","extract":"query"},{"from":"object","extract":"userId"}]}
+            """#.utf8).write(to: URL(fileURLWithPath: file))
+            let base = ["BANDYER_API_SECRET_KEY": "k", "BANDYER_BASE_URL": "http://127.0.0.1:9/b"]
+            for (n, (extra, key)) in [(["USERID_HEADER_KEY": "x-user-id"], "USERID_HEADER_KEY"),
+                                      (["TELECONSULTATION_SERVICE_CONFIG_PATH": file], "TELECONSULTATION_SERVICE_CONFIG_PATH userIdPathInRequest")].enumerated() {
+                for profile in [nil, "edge"] {
+                    var env = base.merging(extra) { a, _ in a }
+                    env["NGINX_PROFILE"] = profile
+                    for (m, args) in [["--check-config"], ["--socket", dir + "/app.sock"]].enumerated() {
+                        let refused = try Child(Paths.app, args, env: env, dir: dir, name: "refused-\(n)-\(profile ?? "default")-\(m)")
+                        #expect(refused.waitForExit(timeout: 10) == 1, "\(env) \(args)")
+                        let lines = refused.stderr.split(separator: "\n")
+                        let line = try JSONParser.parse(String(lines.first ?? ""))
+                        #expect(lines.count == 1 && line["level"] == 60 && line["key"]?.stringValue == key, "\(refused.stderr)")
+                        #expect(line["reason"]?.stringValue?.contains("NGINX_PROFILE is edge") == true, "\(refused.stderr)")
+                    }
+                }
+                var env = base.merging(extra) { a, _ in a }
+                env["NGINX_PROFILE"] = "gateway"
+                let accepted = try Child(Paths.app, ["--check-config"], env: env, dir: dir, name: "accepted-\(n)")
+                #expect(accepted.waitForExit(timeout: 10) == 0, "\(accepted.stderr)")
+                #expect(accepted.stderr.contains(#""nginxProfile":"gateway""#), "\(accepted.stderr)")
             }
         }
 

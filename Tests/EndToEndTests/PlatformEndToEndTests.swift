@@ -44,6 +44,38 @@ extension EndToEnd {
             }
         }
 
+        /// The body limits hold behind both shipped nginx files: a body within the app's limits
+        /// reaches it (through the edge profile's identity check too), a larger one gets the
+        /// app's JSON 413, never nginx's HTML page nor a failed identity check.
+        @Test(arguments: [NginxProfile.edge, .gateway])
+        func bodiesReachTheAppUpToItsLimitsAndLargerOnesGetItsJSON413(_ profile: NginxProfile) async throws {
+            // The stand-in's multipart parsing takes seconds for a 1.5 MB body in a debug build.
+            try await withStack("limits-\(profile.argument)", env: ["UPSTREAM_TIMEOUT_MS": "10000"], profile: profile) { s in
+                try await s.seedAuth0(#"[{"user_id":"dr-who","name":"Dr Who","groups":["doctor"],"token":"t-doc"}]"#)
+                let doctor = profile.isEdge ? ["authorization": "Bearer t-doc"] : ["miauserid": "dr-who"]
+                // Taking part in a teleconsultation makes dr-who a plus user (the user-id map).
+                let created = try await s.call("POST", "/teleconsultation", body: #"{"participants":{"number":2,"data":[\#(doctorJSON)]},"start_date":"\#(iso(60))","end_date":"\#(iso(1800))"}"#,
+                                               headers: doctor)
+                #expect(created.status == 201, "\(created.text)")
+                let form = doctor.merging(["content-type": "multipart/form-data; boundary=tcbBoundary42"]) { a, _ in a }
+                // A 1.5 MB photo: above MAX_BODY_BYTES (1 MiB), within MAX_UPLOAD_BYTES (10 MiB).
+                let photo = try await http("POST", s.base + "/settings/background-image", headers: form,
+                                           bytes: multipart("virtual_background", jpegBytes + [UInt8](repeating: 0x11, count: 1_500_000)))
+                #expect(photo.status == 200 && photo.json?["virtual_background"]?["background_alias"]?.stringValue != nil,
+                        "\(photo.status) \(photo.text.prefix(300))")
+                // 11 MiB: past MAX_UPLOAD_BYTES, within nginx's 12 MiB on that route.
+                let tooBig = try await http("POST", s.base + "/settings/background-image", headers: form,
+                                            bytes: multipart("virtual_background", jpegBytes + [UInt8](repeating: 0x11, count: 11 << 20)))
+                #expect(tooBig.status == 413 && tooBig.json?["message"] == .string("body must be at most \(10 << 20) bytes"),
+                        "\(tooBig.status) \(tooBig.text.prefix(300))")
+                // A 2 MiB JSON body: past MAX_BODY_BYTES, within nginx's 4 MiB.
+                let json = try await http("POST", s.base + "/teleconsultation", headers: doctor.merging(["content-type": "application/json"]) { a, _ in a },
+                                          bytes: Array(repeating: UInt8(ascii: " "), count: 2 << 20))
+                #expect(json.status == 413 && json.json?["message"] == .string("body must be at most \(1 << 20) bytes"),
+                        "\(json.status) \(json.text.prefix(300))")
+            }
+        }
+
         /// The app reads every request to its end before it closes: a unix socket closed over
         /// unread data resets nginx's read, and the answer turns into a 502 (seen once, with a
         /// 413, in a full run). Whether bytes are left over depends on where libfcgi's reads

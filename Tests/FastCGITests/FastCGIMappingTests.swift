@@ -23,6 +23,21 @@ import Testing
         #expect(request.query == "x=1")
     }
 
+    /// A web server that sets a CGI variable twice means the later value: nginx sends both
+    /// when a location adds `fastcgi_param CONTENT_LENGTH ""` after `include fastcgi_params`,
+    /// as the edge profile's identity subrequest once did with a large upload's length.
+    @Test func aLaterEmptyContentLengthOrTypeMeansNone() throws {
+        let head = try FastCGIRequestMapper.makeHead(params: [
+            ("REQUEST_METHOD", "GET"), ("REQUEST_URI", "/-/identity"), ("CONTENT_TYPE", "multipart/form-data; boundary=b"),
+            ("CONTENT_LENGTH", "1500000"), ("CONTENT_TYPE", ""), ("CONTENT_LENGTH", ""),
+        ])
+        #expect(head.headerFields[.contentLength] == nil && head.headerFields[.contentType] == nil)
+        let replaced = try FastCGIRequestMapper.makeHead(params: [
+            ("REQUEST_METHOD", "POST"), ("REQUEST_URI", "/"), ("CONTENT_LENGTH", "9"), ("CONTENT_LENGTH", "12"),
+        ])
+        #expect(replaced.headerFields[values: .contentLength] == ["12"])
+    }
+
     @Test func fallsBackToScriptNameAndPathInfo() throws {
         let head = try FastCGIRequestMapper.makeHead(params: [
             ("REQUEST_METHOD", "GET"), ("SCRIPT_NAME", "/teleconsultation"), ("PATH_INFO", "/x"), ("QUERY_STRING", "a=b"),

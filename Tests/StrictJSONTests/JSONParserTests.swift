@@ -38,6 +38,19 @@ import Testing
         do { _ = try JSONParser.parse(deep); Issue.record("accepted") } catch { #expect(error.reason == .tooDeep(64)) }
     }
 
+    /// Depth is the limit that keeps the parser's stack safe: an object nested too deep under
+    /// a root key the caller does not accept is refused for its depth, not for that key.
+    @Test func depthIsCheckedBeforeAnUnexpectedRootKeyIsRefused() {
+        let deep = String(repeating: #"{"a":"#, count: 10_000) + "1" + String(repeating: "}", count: 10_000)
+        do { _ = try JSONParser.parse(Array(deep.utf8), limits: .init(rootKeys: ["participants"])); Issue.record("accepted") } catch {
+            #expect(error.reason == .tooDeep(64), "\(error)")
+        }
+        // Within the depth limit, the key is what is wrong.
+        do { _ = try JSONParser.parse(Array(#"{"a":{"a":{"a":1}}}"#.utf8), limits: .init(rootKeys: ["participants"])); Issue.record("accepted") } catch {
+            #expect(error.reason == .unexpectedKey("a") && error.path == "", "\(error)")
+        }
+    }
+
     @Test(arguments: ["", "{", "[1,]", "{\"a\":1,}", "01", "1.", "\"\\x\"", "tru", "{\"a\" 1}", "[1] 2", "\"\u{01}\"", "\"\\ud800\"", "NaN"])
     func rejectsInvalidText(_ text: String) {
         #expect(throws: JSONParseError.self) { try JSONParser.parse(text) }

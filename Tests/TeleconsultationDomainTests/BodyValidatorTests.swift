@@ -144,6 +144,11 @@ import Testing
         #expect(throws: ValidationError("body must NOT have additional property 'k0'")) {
             try BodyValidator.parse(Array(#"{"start_date":"x","k0":0,"k1":"#.utf8), rootKeys: BodyValidator.creationKeys)
         }
+        // A body nested too deep under an unknown key is refused for its depth.
+        let deep = String(repeating: #"{"a":"#, count: 10_000) + "1" + String(repeating: "}", count: 10_000)
+        #expect(throws: ValidationError("body must NOT be nested deeper than 64 levels")) {
+            try BodyValidator.parse(Array(deep.utf8), rootKeys: BodyValidator.creationKeys)
+        }
         let many = "[" + (0...1000).map { _ in "1" }.joined(separator: ",") + "]"
         #expect(throws: ValidationError("body/participants/data must NOT have more than 1000 items")) {
             try BodyValidator.parse(Array(#"{"participants":{"number":2,"data":\#(many)}}"#.utf8), rootKeys: BodyValidator.creationKeys)

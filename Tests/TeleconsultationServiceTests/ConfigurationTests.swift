@@ -41,11 +41,13 @@ import Testing
         #expect(c.privileges == .default)
         #expect(c.userIdPathInRequest == [.init(from: .object, extract: "headers"), .init(from: .object, extract: "miauserid")])
         #expect(c.socket == nil && c.socketGroup == "www-data")
+        #expect(c.nginxProfile == .edge)
     }
 
     @Test func overridesAndModes() throws {
         let c = try load(["AUTH_SERVICE": "auth0-client", "UPSTREAM_TIMEOUT_MS": "500", "CRUD_TIMEOUT_MS": "200",
                           "UNLIMITED_TELECONSULTATION": "0", "LIVE_TELECONSULTATION": "false", "USERID_HEADER_KEY": "X-User",
+                          "NGINX_PROFILE": "gateway",
                           "ADDITIONAL_HEADERS_TO_PROXY": "Cookie, authorization", "BASE_PATH": "/api/", "IMMUTABLE_PERIOD_MS": "60000"])
         #expect(c.authServiceURL == "http://auth0-client" && c.isAuth0Mode)
         #expect(c.timeouts.crud == .milliseconds(200) && c.timeouts.bandyer == .milliseconds(500))
@@ -77,6 +79,8 @@ import Testing
         (["CLIENTTYPE_HEADER_KEY": "a b"], "CLIENTTYPE_HEADER_KEY"),
         (["DEFAULT_RECORDING_TYPE": "always"], "DEFAULT_RECORDING_TYPE"),
         (["MAX_UPLOAD_BYTES": "0"], "MAX_UPLOAD_BYTES"),
+        (["NGINX_PROFILE": "apache"], "NGINX_PROFILE"),
+        (["NGINX_PROFILE": ""], "NGINX_PROFILE"),
         (["TELECONSULTATION_DELETE_UPLOADS": "on"], "TELECONSULTATION_DELETE_UPLOADS"),
         (["CUSTOM_ID_USERS_API_ENDPOINT": "http://crud/users/"], "CUSTOM_ID_USERS_API_ENDPOINT"),
         (["AUTH_SERVICE": "auth0", "CUSTOM_ID_USERS_API_ENDPOINT": "http://crud/users/"], "TELECONSULTATION_SERVICE_CONFIG_PATH customUserId"),
@@ -90,6 +94,41 @@ import Testing
         } catch {
             #expect(error.key == key)
         }
+    }
+
+    static let privileges = #""privileges":{"plus":{"groups":["d"]},"basic":{"groups":["p"]}}"#
+
+    /// The edge profile sets (and strips) only miauserid: an id read from anywhere else, or a
+    /// different header sent to the CRUD as the caller's, is what the caller says it is.
+    @Test(arguments: [
+        (["USERID_HEADER_KEY": "x-user-id"], nil, "USERID_HEADER_KEY"),
+        ([:], #"[{"from":"object","extract":"headers"},{"from":"object","extract":"x-user-id"}]"#, "TELECONSULTATION_SERVICE_CONFIG_PATH userIdPathInRequest"),
+        ([:], #"[{"from":"object","extract":"query"},{"from":"object","extract":"miauserid"}]"#, "TELECONSULTATION_SERVICE_CONFIG_PATH userIdPathInRequest"),
+        ([:], #"[{"from":"object","extract":"params"},{"from":"object","extract":"userId"}]"#, "TELECONSULTATION_SERVICE_CONFIG_PATH userIdPathInRequest"),
+        ([:], #"[{"from":"object","extract":"headers"},{"from":"object","extract":"miauserproperties"},{"from":"json","extract":"id"}]"#, "TELECONSULTATION_SERVICE_CONFIG_PATH userIdPathInRequest"),
+        ([:], #"[{"from":"object","extract":"headers"}]"#, "TELECONSULTATION_SERVICE_CONFIG_PATH userIdPathInRequest"),
+    ] as [([String: String], String?, String)])
+    func theEdgeProfileRefusesAnIdentityItDoesNotSet(_ env: [String: String], _ path: String?, _ key: String) throws {
+        var env = env
+        let file = path.map { #"{\#(Self.privileges),"userIdPathInRequest":\#($0)}"# }
+        if file != nil { env["TELECONSULTATION_SERVICE_CONFIG_PATH"] = "/cfg.json" }
+        // By default (the package installs the edge profile) and when said.
+        for profile in [nil, "edge"] {
+            var e = env
+            e["NGINX_PROFILE"] = profile
+            let refused = try #require(failure(e, file: file), "accepted \(e) \(file ?? "")")
+            #expect(refused.key == key && refused.reason.contains("NGINX_PROFILE is edge"), "\(refused)")
+        }
+        // Behind a trusted gateway the same configuration is the gateway's business.
+        env["NGINX_PROFILE"] = "gateway"
+        let accepted = try load(env, file: file)
+        #expect(accepted.nginxProfile == .gateway)
+    }
+
+    @Test func theEdgeProfileAcceptsItsOwnHeaderWhateverItsSpelling() throws {
+        #expect(try load(["USERID_HEADER_KEY": "MiaUserId"]).userIdHeaderKey == "miauserid")
+        let file = #"{\#(Self.privileges),"userIdPathInRequest":[{"from":"object","extract":"headers"},{"from":"object","extract":"miauserid"}]}"#
+        #expect(try load(["TELECONSULTATION_SERVICE_CONFIG_PATH": "/cfg.json", "NGINX_PROFILE": "edge"], file: file).nginxProfile == .edge)
     }
 
     @Test func theProviderDialectFollowsTheBaseURLUnlessSet() throws {
@@ -141,7 +180,7 @@ import Testing
          "userIdPathInRequest":[{"from":"object","extract":"headers"},{"from":"object","extract":"x-id"}],
          "environment":"sandbox","mode":"x","theme":{"light":{"primaryColor":"#fff"}},"companyLogo":{"url":"https://l"}}
         """#
-        let c = try load(["TELECONSULTATION_SERVICE_CONFIG_PATH": "/cfg.json"], file: file)
+        let c = try load(["TELECONSULTATION_SERVICE_CONFIG_PATH": "/cfg.json", "NGINX_PROFILE": "gateway"], file: file)
         #expect(c.privileges.plus.groups == ["doctor", "admin"])
         #expect(c.privileges.plus.tools?.json == ["chat": true, "whiteboard": false])
         #expect(c.privileges.basic.tools == nil)

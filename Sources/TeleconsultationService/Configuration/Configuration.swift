@@ -26,6 +26,17 @@ public struct Configuration: Sendable {
         }
     }
 
+    /// Which shipped nginx file is in front (`NGINX_PROFILE`): it decides who can claim an identity.
+    public enum NginxProfile: String, Sendable, CaseIterable {
+        /// `nginx.conf`: nginx replaces `miauserid` (and the groups) with what auth0-client says.
+        case edge
+        /// `nginx-behind-gateway.conf`: a trusted gateway sets the identity headers.
+        case gateway
+    }
+
+    /// The header the edge profile strips from every request and sets from the identity check.
+    public static let edgeIdentityHeader = "miauserid"
+
     /// The dialect of the provider's REST API.
     public enum ProviderAPIVersion: String, Sendable, CaseIterable {
         case v1, v2
@@ -83,6 +94,8 @@ public struct Configuration: Sendable {
     public var basePath: String
     public var privileges: Privileges
     public var userIdPathInRequest: [UserIdStep]
+    /// `NGINX_PROFILE`: with `edge`, the caller's id must be found where that profile puts it.
+    public var nginxProfile: NginxProfile
     /// `groupsWithBackgroundList`: who may open calls over the company background (nil: everyone).
     public var groupsWithBackgroundList: [String]?
     /// `TELECONSULTATION_DELETE_UPLOADS`.
@@ -274,6 +287,11 @@ extension Configuration {
             file = try ServiceConfigFile.parse(bytes, userIdHeaderKey: userIdHeader)
         }
         let steps = file.userIdPathInRequest ?? [UserIdStep(from: .object, extract: "headers"), UserIdStep(from: .object, extract: userIdHeader)]
+        let profileText = string("NGINX_PROFILE") ?? NginxProfile.edge.rawValue
+        guard let profile = NginxProfile(rawValue: profileText) else {
+            throw ConfigurationError(key: "NGINX_PROFILE", reason: "must be edge or gateway, got \"\(profileText)\"")
+        }
+        if profile == .edge { try Self.requireEdgeIdentity(userIdHeader: userIdHeader, steps: steps) }
 
         let recordingText = string("DEFAULT_RECORDING_TYPE") ?? "none"
         guard let recording = RecordingType(rawValue: recordingText) else {
@@ -312,7 +330,7 @@ extension Configuration {
             liveTeleconsultation: try bool("LIVE_TELECONSULTATION", default: true),
             immutablePeriodMilliseconds: try integer("IMMUTABLE_PERIOD_MS", default: 0, min: 0),
             userIdHeaderKey: userIdHeader, basePath: basePath, privileges: file.privileges,
-            userIdPathInRequest: steps, groupsWithBackgroundList: file.groupsWithBackgroundList,
+            userIdPathInRequest: steps, nginxProfile: profile, groupsWithBackgroundList: file.groupsWithBackgroundList,
             deleteUploads: try bool("TELECONSULTATION_DELETE_UPLOADS", default: false), recordingType: recording,
             sweepGraceMilliseconds: try integer("SWEEP_GRACE_MS", default: 3_600_000, min: 0),
             sweepDeadlineMilliseconds: try integer("SWEEP_DEADLINE_MS", default: 1_500_000, min: 1_000),
@@ -337,8 +355,25 @@ extension Configuration {
         "MAX_BODY_BYTES", "MAX_IN_FLIGHT", "FCGI_IO_TIMEOUT_MS", "FCGI_IDLE_TIMEOUT_MS", "FCGI_DRAIN_GRACE_MS", "MAX_UPLOAD_BYTES",
         "TELECONSULTATION_DELETE_UPLOADS", "DEFAULT_RECORDING_TYPE", "CUSTOM_ID_USERS_API_ENDPOINT", "BANDYER_API_VERSION",
         "SWEEP_GRACE_MS", "SWEEP_DEADLINE_MS", "ROOM_CLAIMS_CRUD_NAME", "IDEMPOTENCY_CRUD_NAME", "IDEMPOTENCY_TTL_MS",
-        "AUDIT_CRUD_NAME", "AUDIT_REQUIRED",
+        "AUDIT_CRUD_NAME", "AUDIT_REQUIRED", "NGINX_PROFILE",
     ]
+    /// The edge profile strips `miauserid` from every request and sets it from the identity
+    /// check; any other header, the query or the route's parameters are the caller's own
+    /// word. So behind it the caller's id is read from that header, and that header is the
+    /// one sent to the CRUD, or start-up is refused.
+    static func requireEdgeIdentity(userIdHeader: String, steps: [UserIdStep]) throws(ConfigurationError) {
+        let edge = Self.edgeIdentityHeader
+        if userIdHeader != edge {
+            throw ConfigurationError(key: "USERID_HEADER_KEY", reason: "is \"\(userIdHeader)\", but NGINX_PROFILE is edge, whose nginx file sets only \(edge): a caller could claim any identity in \(userIdHeader) (keep \(edge), or set NGINX_PROFILE=gateway behind a trusted gateway)")
+        }
+        // The first two steps pick the value (CallerIdentification); later ones walk into it,
+        // and nginx wrote all of it.
+        guard steps.count >= 2, steps[0] == UserIdStep(from: .object, extract: "headers"), steps[1] == UserIdStep(from: .object, extract: edge) else {
+            let shown = steps.prefix(2).map { $0.from == .object ? $0.extract : "(\($0.from.rawValue) \($0.extract))" }.joined(separator: ".")
+            throw ConfigurationError(key: "\(ServiceConfigFile.envKey) userIdPathInRequest", reason: "reads the caller's id from \(shown), but NGINX_PROFILE is edge, whose nginx file sets only headers.\(edge): a caller could claim any identity there (read headers.\(edge), or set NGINX_PROFILE=gateway behind a trusted gateway)")
+        }
+    }
+
     /// An empty list is a meaningful value.
     static let keysThatMayBeEmpty: Set<String> = ["ADDITIONAL_HEADERS_TO_PROXY"]
     /// Hop-by-hop and framing headers: they describe one connection, never the request.
