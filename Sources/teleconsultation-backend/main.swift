@@ -76,7 +76,8 @@ if sweepCommand {
 
 if checkOnly {
     logger.info("configuration is valid", metadata: ["mode": .string(configuration.isAuth0Mode ? "auth0" : "standalone"),
-                                                     "bandyerAPIVersion": .string(configuration.bandyerAPIVersion.rawValue)])
+                                                     "bandyerAPIVersion": .string(configuration.bandyerAPIVersion.rawValue),
+                                                     "peerSecret": .string(configuration.peerSecret == nil ? "not required" : "required")])
     exit(0)
 }
 
@@ -125,6 +126,8 @@ fcgiConfiguration.idleTimeoutMilliseconds = configuration.fastCGIIdleTimeoutMill
 fcgiConfiguration.drainGraceMilliseconds = configuration.fastCGIDrainGraceMilliseconds
 fcgiConfiguration.shutdownTimeout = configuration.timeouts.shutdown
 fcgiConfiguration.sleep = { try await EventLoopClock().sleep(for: $0) }
+// The web server's secret reaches the application (which checks it) as a server variable.
+if configuration.peerSecret != nil { fcgiConfiguration.passedParams = [PeerSecret.param] }
 let server = FastCGIServer(listenFD: listenFD, configuration: fcgiConfiguration, responder: service.application,
                            failureResponder: service.transportFailures, logger: logger,
                            onGracefulShutdown: { [readiness = service.readiness] in readiness.startDraining() })
@@ -134,6 +137,7 @@ logger.info("listening", metadata: [
     "mode": .string(configuration.isAuth0Mode ? "auth0" : "standalone"),
     "bandyerAPIVersion": .string(configuration.bandyerAPIVersion.rawValue),
     "basePath": .string(configuration.basePath),
+    "peerSecret": .string(configuration.peerSecret == nil ? "not required" : "required"),
     "version": .string(BuildInfo.version),
 ])
 

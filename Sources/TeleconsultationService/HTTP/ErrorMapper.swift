@@ -12,6 +12,7 @@ public enum ErrorMapper {
         case let e as TeleconsultationError: return fixedText(for: e)
         case let e as UpstreamError: return upstreamFailure(e)
         case let e as ValidationError: return .badRequest(e.message)
+        case is PeerSecret.Refused: return untrustedPeer
         default: return nil
         }
     }
@@ -42,6 +43,11 @@ public enum ErrorMapper {
             return APIError(status: .badGateway, error: "Bad Gateway", message: "The \(error.upstream) service failed")
         }
     }
+
+    /// A request from a FastCGI peer without the web server's secret (whether it was missing
+    /// or wrong is logged, not said).
+    static let untrustedPeer = APIError(status: .forbidden, error: "Forbidden",
+                                        message: "The request did not come through the configured web server")
 
     public static func payloadTooLarge(limit: Int) -> APIError {
         APIError(status: HTTPResponse.Status(code: 413, reasonPhrase: "Payload Too Large"), error: "Payload Too Large", message: "body must be at most \(limit) bytes")
