@@ -27,7 +27,8 @@ done
 install -m 0640 "$root/deploy/debian/env" "$pkg/etc/$name/env"
 install -m 0644 "$root/deploy/debian/config.json" "$pkg/etc/$name/config.json"
 # The edge profile, present but not included by nginx (conf.d/*.conf) until the operator
-# enables it: ln -s teleconsultation-backend.conf.disabled /etc/nginx/conf.d/teleconsultation-backend.conf
+# enables it (the README's step): ln -s teleconsultation-backend.conf.disabled /etc/nginx/conf.d/teleconsultation-backend.conf
+# It stays a conffile: the operator's changes are kept, and upgrades of it are offered.
 install -m 0644 "$root/deploy/nginx.conf" "$pkg/etc/nginx/conf.d/$name.conf.disabled"
 install -m 0644 "$root/deploy/nginx.conf" "$doc/nginx-edge.conf"
 install -m 0644 "$root/deploy/nginx-behind-gateway.conf" "$doc/nginx-behind-gateway.conf"
@@ -103,8 +104,16 @@ if [ "$1" = "purge" ]; then
     for link in /etc/systemd/system/*.wants/teleconsultation-backend*; do
         [ -L "$link" ] && rm -f "$link"
     done
-    if [ -L /etc/nginx/conf.d/teleconsultation-backend.conf ]; then
-        rm -f /etc/nginx/conf.d/teleconsultation-backend.conf
+    # The enabled edge profile: the README's link (to the .disabled conffile dpkg has just
+    # removed), or a copy of a shipped profile (the 1.0.0 README renamed the .disabled file;
+    # the gateway profile is copied): it includes the peer secret file removed below, so
+    # nginx would no longer load with it.
+    site=/etc/nginx/conf.d/teleconsultation-backend.conf
+    if [ -L "$site" ]; then
+        rm -f "$site"
+    elif [ -f "$site" ] && { head -n 1 "$site" | grep -q '^# teleconsultation-backend behind nginx' \
+                              || grep -q 'include /etc/teleconsultation-backend/nginx-peer-secret.conf;' "$site"; }; then
+        rm -f "$site"
     fi
     # The peer secret (made by the postinst, not dpkg's to remove).
     rm -f /etc/teleconsultation-backend/peer-secret /etc/teleconsultation-backend/nginx-peer-secret.conf \
