@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Debian package with dpkg-deb alone (no debhelper): the binary, the systemd units,
 # the nginx profiles (the edge one in /etc/nginx/conf.d, disabled until enabled), an
-# environment file template and the example config as conffiles.
+# environment file template and the example config as conffiles, and the script that makes
+# the peer secret (run by the postinst).
 # Usage: scripts/make-deb.sh [BINARY] [OUTDIR]   (default: the release build, ./dist)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,8 +17,9 @@ pkg="$stage/$name"
 doc="$pkg/usr/share/doc/$name"
 
 install -d "$pkg/DEBIAN" "$pkg/usr/bin" "$pkg/lib/systemd/system" "$pkg/etc/$name" "$pkg/etc/nginx/conf.d" "$doc" \
-    "$pkg/usr/share/man/man8" "$pkg/usr/share/lintian/overrides"
+    "$pkg/usr/share/man/man8" "$pkg/usr/share/lintian/overrides" "$pkg/usr/lib/$name"
 install -m 0755 "$bin" "$pkg/usr/bin/$name"
+install -m 0755 "$root/deploy/debian/peer-secret" "$pkg/usr/lib/$name/peer-secret"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$pkg/usr/bin/$name"
 for unit in "$root"/deploy/systemd/*.service "$root"/deploy/systemd/*.socket "$root"/deploy/systemd/*.timer; do
     [ -e "$unit" ] && install -m 0644 "$unit" "$pkg/lib/systemd/system/"
@@ -25,7 +27,8 @@ done
 install -m 0640 "$root/deploy/debian/env" "$pkg/etc/$name/env"
 install -m 0644 "$root/deploy/debian/config.json" "$pkg/etc/$name/config.json"
 # The edge profile, present but not included by nginx (conf.d/*.conf) until the operator
-# enables it: ln -s teleconsultation-backend.conf.disabled /etc/nginx/conf.d/teleconsultation-backend.conf
+# enables it (the README's step): ln -s teleconsultation-backend.conf.disabled /etc/nginx/conf.d/teleconsultation-backend.conf
+# It stays a conffile: the operator's changes are kept, and upgrades of it are offered.
 install -m 0644 "$root/deploy/nginx.conf" "$pkg/etc/nginx/conf.d/$name.conf.disabled"
 install -m 0644 "$root/deploy/nginx.conf" "$doc/nginx-edge.conf"
 install -m 0644 "$root/deploy/nginx-behind-gateway.conf" "$doc/nginx-behind-gateway.conf"
@@ -67,6 +70,15 @@ cat > "$pkg/DEBIAN/postinst" <<'SCRIPT'
 set -e
 # The units are installed, not enabled: write /etc/teleconsultation-backend/env first, then
 #   systemctl enable --now teleconsultation-backend.socket
+if [ "$1" = "configure" ]; then
+    # The secret nginx proves itself with: made on the first install, kept across upgrades.
+    /usr/lib/teleconsultation-backend/peer-secret
+    site=/etc/nginx/conf.d/teleconsultation-backend.conf
+    if [ -f "$site" ] && ! grep -q 'include /etc/teleconsultation-backend/nginx-peer-secret.conf;' "$site"; then
+        echo "teleconsultation-backend: $site does not include /etc/teleconsultation-backend/nginx-peer-secret.conf;" >&2
+        echo "  the app refuses every request without it (403): see teleconsultation-backend.conf.disabled" >&2
+    fi
+fi
 if [ "$1" = "configure" ] && [ -d /run/systemd/system ]; then
     systemctl --system daemon-reload >/dev/null || true
 fi
@@ -92,9 +104,20 @@ if [ "$1" = "purge" ]; then
     for link in /etc/systemd/system/*.wants/teleconsultation-backend*; do
         [ -L "$link" ] && rm -f "$link"
     done
-    if [ -L /etc/nginx/conf.d/teleconsultation-backend.conf ]; then
-        rm -f /etc/nginx/conf.d/teleconsultation-backend.conf
+    # The enabled edge profile: the README's link (to the .disabled conffile dpkg has just
+    # removed), or a copy of a shipped profile (the 1.0.0 README renamed the .disabled file;
+    # the gateway profile is copied): it includes the peer secret file removed below, so
+    # nginx would no longer load with it.
+    site=/etc/nginx/conf.d/teleconsultation-backend.conf
+    if [ -L "$site" ]; then
+        rm -f "$site"
+    elif [ -f "$site" ] && { head -n 1 "$site" | grep -q '^# teleconsultation-backend behind nginx' \
+                              || grep -q 'include /etc/teleconsultation-backend/nginx-peer-secret.conf;' "$site"; }; then
+        rm -f "$site"
     fi
+    # The peer secret (made by the postinst, not dpkg's to remove).
+    rm -f /etc/teleconsultation-backend/peer-secret /etc/teleconsultation-backend/nginx-peer-secret.conf \
+        /etc/teleconsultation-backend/peer-secret.new /etc/teleconsultation-backend/nginx-peer-secret.conf.new
     rmdir /etc/teleconsultation-backend 2>/dev/null || true
     if command -v deb-systemd-helper >/dev/null; then
         deb-systemd-helper purge teleconsultation-backend.socket teleconsultation-backend.service \

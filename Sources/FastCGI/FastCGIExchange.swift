@@ -8,6 +8,8 @@ public struct FastCGIRequest: Sendable {
     /// FCGI_KEEP_CONN: the web server keeps the connection for more requests.
     public var keepConnection: Bool
     public var head: Result<HTTPRequest, FastCGIRequestMapper.MappingError>
+    /// The params the server was asked to pass on (`FastCGIServerConfiguration.passedParams`).
+    public var serverVariables: [String: String] = [:]
     public var body: [UInt8]
     /// Set when the body was larger than its route allows (this limit); the body was dropped.
     public var bodyTooLarge: Int?
@@ -20,7 +22,7 @@ public struct FastCGIResponse: Sendable {
     public var cgi: [UInt8]
 }
 
-/// The limits one connection reads requests under.
+/// The limits one connection reads requests under, and the params it passes on.
 struct FastCGIConnectionLimits: Sendable {
     /// Largest body for a request head (its route may take more than the default).
     var bodyLimit: @Sendable (HTTPRequest) -> Int
@@ -33,6 +35,8 @@ struct FastCGIConnectionLimits: Sendable {
     /// Once the server stops, how long a kept connection stays open for the web server to
     /// close it (see `FastCGIRequestAssembler`).
     var drainGrace: TimeAmount = .milliseconds(1_500)
+    /// The names of the params passed on as server variables.
+    var passedParams: [[UInt8]] = []
 }
 
 /// Told to a connection when the server stops: the drain grace starts.

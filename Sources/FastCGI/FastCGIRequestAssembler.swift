@@ -27,7 +27,8 @@ final class FastCGIRequestAssembler: ChannelDuplexHandler, RemovableChannelHandl
         /// Waiting for BEGIN_REQUEST.
         case idle
         case params(id: UInt16, keep: Bool, params: ByteBuffer)
-        case stdin(id: UInt16, keep: Bool, head: Result<HTTPRequest, FastCGIRequestMapper.MappingError>, body: [UInt8], limit: Int, tooLarge: Bool)
+        case stdin(id: UInt16, keep: Bool, head: Result<HTTPRequest, FastCGIRequestMapper.MappingError>, variables: [String: String],
+                   body: [UInt8], limit: Int, tooLarge: Bool)
         /// The request went to the application; its response has not left yet.
         case responding(id: UInt16, keep: Bool)
     }
@@ -154,10 +155,13 @@ final class FastCGIRequestAssembler: ChannelDuplexHandler, RemovableChannelHandl
         case (.params, .params(let id, let keep, var params)) where record.requestId == id:
             if record.content.readableBytes == 0 {
                 state = .idle  // while the head is built
-                let head = Result { () throws(FastCGIRequestMapper.MappingError) in try FastCGIRequestMapper.makeHead(params: try Self.mappedParams(params)) }
+                var variables: [String: String] = [:]
+                let head = Result { () throws(FastCGIRequestMapper.MappingError) in
+                    try FastCGIRequestMapper.makeHead(params: try Self.mappedParams(params, passing: limits.passedParams, into: &variables))
+                }
                 let limit = (try? head.get()).map(limits.bodyLimit) ?? limits.bodyLimit(HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/"))
                 let declared = (try? head.get())?.headerFields[.contentLength].flatMap { Int($0) } ?? 0
-                state = .stdin(id: id, keep: keep, head: head, body: [], limit: limit, tooLarge: declared > limit)
+                state = .stdin(id: id, keep: keep, head: head, variables: variables, body: [], limit: limit, tooLarge: declared > limit)
             } else {
                 var content = record.content
                 guard params.readableBytes + content.readableBytes <= limits.maxParamsBytes else {
@@ -167,11 +171,11 @@ final class FastCGIRequestAssembler: ChannelDuplexHandler, RemovableChannelHandl
                 if params.readableBytes == 0 { params = content } else { params.writeBuffer(&content) }
                 state = .params(id: id, keep: keep, params: params)
             }
-        case (.stdin, .stdin(let id, let keep, let head, var body, let limit, var tooLarge)) where record.requestId == id:
+        case (.stdin, .stdin(let id, let keep, let head, let variables, var body, let limit, var tooLarge)) where record.requestId == id:
             if record.content.readableBytes == 0 {
                 disarm()
                 state = .responding(id: id, keep: keep)
-                context.fireChannelRead(wrapInboundOut(FastCGIRequest(requestId: id, keepConnection: keep, head: head,
+                context.fireChannelRead(wrapInboundOut(FastCGIRequest(requestId: id, keepConnection: keep, head: head, serverVariables: variables,
                                                                       body: tooLarge ? [] : body, bodyTooLarge: tooLarge ? limit : nil)))
             } else {
                 // The whole body is read (to its end: a peer's unread bytes would reset its read of
@@ -184,10 +188,10 @@ final class FastCGIRequestAssembler: ChannelDuplexHandler, RemovableChannelHandl
                         body.append(contentsOf: record.content.readableBytesView)
                     }
                 }
-                state = .stdin(id: id, keep: keep, head: head, body: body, limit: limit, tooLarge: tooLarge)
+                state = .stdin(id: id, keep: keep, head: head, variables: variables, body: body, limit: limit, tooLarge: tooLarge)
             }
         case (.abortRequest, .params(let id, let keep, _)) where record.requestId == id,
-             (.abortRequest, .stdin(let id, let keep, _, _, _, _)) where record.requestId == id:
+             (.abortRequest, .stdin(let id, let keep, _, _, _, _, _)) where record.requestId == id:
             writeEnd(id, .requestComplete, keep: keep, context: context)
             finished(keep: keep, context: context)
         default:
@@ -196,14 +200,20 @@ final class FastCGIRequestAssembler: ChannelDuplexHandler, RemovableChannelHandl
         }
     }
 
-    /// The params the mapping reads (`HTTP_*` and a few CGI variables); the others
-    /// (DOCUMENT_ROOT, SERVER_SOFTWARE, …) are skipped without building a String.
-    static func mappedParams(_ buffer: ByteBuffer) throws(FastCGIRequestMapper.MappingError) -> [(name: String, value: String)] {
+    /// The params the mapping reads (`HTTP_*` and a few CGI variables); those named in
+    /// `passing` go to `variables` instead; the others (DOCUMENT_ROOT, SERVER_SOFTWARE, …)
+    /// are skipped without building a String.
+    static func mappedParams(_ buffer: ByteBuffer, passing: [[UInt8]] = [], into variables: inout [String: String])
+        throws(FastCGIRequestMapper.MappingError) -> [(name: String, value: String)] {
         var out: [(name: String, value: String)] = []
         out.reserveCapacity(16)
         do {
             try FastCGINameValuePairs.forEach(in: buffer) { name, value in
-                if FastCGIRequestMapper.isMapped(name) { out.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))) }
+                if FastCGIRequestMapper.isMapped(name) {
+                    out.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+                } else if passing.contains(where: { $0.count == name.count && $0.elementsEqual(name) }) {
+                    variables[String(decoding: name, as: UTF8.self)] = String(decoding: value, as: UTF8.self)
+                }
             }
         } catch {
             throw .invalidParams

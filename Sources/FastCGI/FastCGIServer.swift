@@ -31,6 +31,10 @@ public struct FastCGIServerConfiguration: Sendable {
     public var shutdownTimeout: Duration?
     /// How the drain deadline waits (a clock of the caller's choosing).
     public var sleep: @Sendable (Duration) async throws -> Void = { try await ContinuousClock().sleep(for: $0) }
+    /// Params, beyond those that make the request's head, handed to the responder as the
+    /// request's `serverVariables` (a secret the web server proves itself with, say). Names
+    /// starting with `HTTP_` are a client's headers, never server variables: they are ignored.
+    public var passedParams: [String] = []
 
     public init() {}
 }
@@ -92,7 +96,8 @@ public final class FastCGIServer: Service {
         let limits = FastCGIConnectionLimits(
             bodyLimit: configuration.bodyLimit ?? { _ in maxBody }, ioTimeout: .milliseconds(Int64(configuration.ioTimeoutMilliseconds)),
             idleTimeout: .milliseconds(Int64(configuration.idleTimeoutMilliseconds)),
-            drainGrace: .milliseconds(Int64(configuration.drainGraceMilliseconds)))
+            drainGrace: .milliseconds(Int64(configuration.drainGraceMilliseconds)),
+            passedParams: configuration.passedParams.filter { !$0.hasPrefix("HTTP_") }.map { Array($0.utf8) })
         let connections = self.connections
         let gate = AcceptGate()
         let maxInFlight = max(1, configuration.maxInFlight)
@@ -239,7 +244,7 @@ public final class FastCGIServer: Service {
         switch request.head {
         case .success(let head):
             if let limit = request.bodyTooLarge { return await failureResponder.respond(to: .bodyTooLarge(limit: limit), head: head) }
-            return await responder.respond(to: Request(head: head, body: request.body))
+            return await responder.respond(to: Request(head: head, body: request.body, serverVariables: request.serverVariables))
         case .failure(let error):
             return await failureResponder.respond(to: .malformedRequest("\(error)"), head: nil)
         }

@@ -6,10 +6,14 @@ public struct Request: Sendable {
     public var head: HTTPRequest
     /// The whole body, already read.
     public var body: [UInt8]
+    /// Variables the web server itself set for this request, not taken from the client (a
+    /// client's headers are in `head`): only those the transport was asked to pass on.
+    public var serverVariables: [String: String]
 
-    public init(head: HTTPRequest, body: [UInt8] = []) {
+    public init(head: HTTPRequest, body: [UInt8] = [], serverVariables: [String: String] = [:]) {
         self.head = head
         self.body = body
+        self.serverVariables = serverVariables
     }
 
     public var method: HTTPRequest.Method { head.method }

@@ -64,7 +64,8 @@ struct ServiceAssembly: Sendable {
         let router = ServiceRoutes.make(useCases: useCases, identity: identity, translator: translator, readiness: readiness,
                                         metrics: metrics, configuration: c, idempotency: idempotency)
         application = Application(routes: router, basePath: c.basePath, requestTimeout: c.timeouts.request,
-                                  compensationTimeout: c.timeouts.compensation, logger: logger, metrics: metrics)
+                                  compensationTimeout: c.timeouts.compensation, logger: logger, metrics: metrics,
+                                  peerSecret: c.peerSecret.map(PeerSecret.init))
         transportFailures = TransportFailures(application: application)
     }
 }

@@ -72,7 +72,8 @@ if checkOnly {
     // Checks and exits, also as `sweep --check-config`: nothing is called, nothing deleted.
     logger.info("configuration is valid", metadata: ["mode": .string(configuration.isAuth0Mode ? "auth0" : "standalone"),
                                                      "bandyerAPIVersion": .string(configuration.bandyerAPIVersion.rawValue),
-                                                     "nginxProfile": .string(configuration.nginxProfile.rawValue)])
+                                                     "nginxProfile": .string(configuration.nginxProfile.rawValue),
+                                                     "peerSecret": .string(configuration.peerSecret == nil ? "not required" : "required")])
     exit(0)
 }
 
@@ -129,6 +130,8 @@ fcgiConfiguration.idleTimeoutMilliseconds = configuration.fastCGIIdleTimeoutMill
 fcgiConfiguration.drainGraceMilliseconds = configuration.fastCGIDrainGraceMilliseconds
 fcgiConfiguration.shutdownTimeout = configuration.timeouts.shutdown
 fcgiConfiguration.sleep = { try await EventLoopClock().sleep(for: $0) }
+// The web server's secret reaches the application (which checks it) as a server variable.
+if configuration.peerSecret != nil { fcgiConfiguration.passedParams = [PeerSecret.param] }
 let server = FastCGIServer(listenFD: listenFD, configuration: fcgiConfiguration, responder: service.application,
                            failureResponder: service.transportFailures, logger: logger,
                            onGracefulShutdown: { [readiness = service.readiness] in readiness.startDraining() })
@@ -139,6 +142,7 @@ logger.info("listening", metadata: [
     "bandyerAPIVersion": .string(configuration.bandyerAPIVersion.rawValue),
     "basePath": .string(configuration.basePath),
     "nginxProfile": .string(configuration.nginxProfile.rawValue),
+    "peerSecret": .string(configuration.peerSecret == nil ? "not required" : "required"),
     "version": .string(BuildInfo.version),
 ])
 

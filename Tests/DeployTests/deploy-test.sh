@@ -2,11 +2,13 @@
 # The deploy test: what a sysadmin installs, under the real systemd (this machine's init is
 # not systemd). In a Debian 12 container booted with systemd as PID 1, through the shipped
 # files as they are: the .deb installed on the bare system, the environment file written, the
-# socket and the sweep timer enabled, the edge nginx profile enabled with only its port
-# changed, and the stand-ins on the host's loopback. Then: socket activation, the API in both
-# modes, restarts under load, a stop with slow requests in flight, the journal, the hardening
-# score, the sweep, and removal and purge. Every container and process it starts is removed,
-# also when it fails. Needs root.
+# socket and the sweep timer enabled, the edge nginx profile enabled by the README's own step
+# (its port changed in the conffile first), and the stand-ins on the host's loopback. Then:
+# socket activation, the API in both modes, the peer secret (a process that is not nginx
+# cannot get a link; rotation as the README says), restarts under load, a stop with slow
+# requests in flight, the journal, the hardening score, the sweep, and removal and purge as
+# the README says. Every container and process it starts is removed, also when it fails.
+# Needs root.
 #
 # usage: deploy-test.sh DEB UPSTREAM_EMULATOR_BINARY
 #   DEPLOY_TEST_CACHE  where the root file system is cached (/var/cache/teleconsultation-backend-test)
@@ -18,6 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 [ "$(id -u)" = 0 ] || { echo "deploy test: needs root" >&2; exit 1; }
 deb=$(realpath "$1")
 emulator=$(realpath "$2")
+readme="$here/../../README.md"
 max_exposure=${SECURITY_EXPOSURE:-1.2}
 started=$(date +%s)
 
@@ -100,6 +103,18 @@ step "dpkg -i $(basename "$deb")"
 in_box dpkg -i /root/package.deb >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; fail "dpkg -i"; }
 in_box test -x /usr/bin/teleconsultation-backend || fail "no binary installed"
 
+step "the peer secret: made by the package, root's alone"
+secret_file=/etc/teleconsultation-backend/peer-secret
+nginx_secret=/etc/teleconsultation-backend/nginx-peer-secret.conf
+for f in $secret_file $nginx_secret; do
+    [ "$(in_box stat -c '%a %U %G' "$f" 2>/dev/null)" = "600 root root" ] || fail "$f is not root's alone: $(in_box stat -c '%a %U %G' "$f" 2>&1)"
+    in_box setpriv --reuid=www-data --regid=www-data --init-groups cat "$f" >/dev/null 2>&1 && fail "www-data can read $f"
+done
+secret=$(cat "$box/root$secret_file")
+[[ $secret =~ ^[0-9a-f]{64}$ ]] || fail "the peer secret is not 64 hex digits"
+grep -qx "fastcgi_param TELECONSULTATION_PEER_SECRET \"$secret\";" "$box/root$nginx_secret" \
+    || fail "nginx's file does not carry the app's secret"
+
 write_env() { # the environment file, as a sysadmin writes it (it keeps the package's mode)
     {
         echo "BANDYER_API_SECRET_KEY=deploy-test-key"
@@ -115,12 +130,19 @@ write_env() { # the environment file, as a sysadmin writes it (it keeps the pack
 write_env
 [ "$(stat -c %a "$box/root/etc/teleconsultation-backend/env")" = 640 ] || fail "the environment file is not mode 0640"
 
-step "enabling the socket, the sweep timer and the edge nginx profile (port $port)"
+step "enabling the socket, the sweep timer and the edge nginx profile (port $port), as the README says"
 in_box systemctl enable --now teleconsultation-backend.socket teleconsultation-backend-sweep.timer >/dev/null 2>&1 \
     || fail "systemctl enable --now"
 conf=/etc/nginx/conf.d/teleconsultation-backend.conf
-sed "s/^\([[:space:]]*listen\) 8080;/\1 $port;/" "$box/root$conf.disabled" >"$box/root$conf"
-cmp -s "$box/root$conf.disabled" "$box/root$conf" && fail "the edge profile's listen 8080 was not found"
+# The sysadmin's one edit ("change listen to suit"), in the conffile the README enables.
+sed -i "s/^\([[:space:]]*listen\) 8080;/\1 $port;/" "$box/root$conf.disabled"
+grep -q "^[[:space:]]*listen $port;" "$box/root$conf.disabled" || fail "the edge profile's listen 8080 was not found"
+# The README's enable step, word for word (its deploy block's line that starts in conf.d).
+enable=$(grep -m1 '^cd /etc/nginx/conf.d && ' "$readme" || true)
+[ -n "$enable" ] || fail "the README's deploy block has no enable step (a line starting 'cd /etc/nginx/conf.d && ')"
+echo "   $enable"
+in_box sh -c "$enable" || fail "the README's enable step failed: $enable"
+in_box test -e "$conf" || fail "the README's enable step did not make $conf"
 in_box nginx -t >"$work/nginx-t.log" 2>&1 || { cat "$work/nginx-t.log" >&2; fail "nginx -t"; }
 in_box systemctl reload nginx || fail "nginx reload"
 
@@ -132,6 +154,8 @@ for _ in $(seq 100); do curl -s -o /dev/null "$api/-/healthz" && break; sleep 0.
 [ "$(in_box systemctl is-active teleconsultation-backend.service)" = active ] || fail "the first request did not start the service"
 journal_has teleconsultation-backend.service '"msg":"listening"' inherited \
     || fail "the app did not say it inherited the socket"
+journal_has teleconsultation-backend.service '"msg":"listening"' '"peerSecret":"required"' \
+    || fail "the app did not say it requires the peer secret"
 
 # --- 3. the API through nginx, in both modes -------------------------------------------------
 call() { # METHOD PATH TOKEN [BODY] -> "STATUS BODY"
@@ -163,9 +187,55 @@ walk_through() { # DOCTOR PATIENT (participant JSON)
 step "the API through nginx, standalone mode"
 walk_through '{"userExternalId":"dr-who","groups":["doctor"],"fullName":"Dr Who"}' \
     '{"userExternalId":"pat-1","groups":["patient"],"fullName":"Pat One"}'
-step "the API through nginx, auth0 mode (environment changed, service restarted)"
+step "no side door: a process that is not nginx (www-data, straight to the socket) cannot get a link"
+install -m 0755 "$here/fcgi-request.pl" "$box/root/usr/local/bin/fcgi-request"
+sock=/run/teleconsultation-backend.sock
+start=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+r=$(call POST /teleconsultation doctor-token "{\"participants\":{\"number\":2,\"data\":[{\"userExternalId\":\"dr-who\",\"groups\":[\"doctor\"],\"fullName\":\"Dr Who\"},{\"userExternalId\":\"pat-1\",\"groups\":[\"patient\"],\"fullName\":\"Pat One\"}]},\"start_date\":\"$start\",\"duration_in_seconds\":1800}")
+expect 201 "$r" "create for the side-door check"
+side=$(sed 's/.*"roomId":"\([0-9a-f]*\)".*/\1/' <<<"${r#* }")
+r=$(call GET "/teleconsultation/$side" doctor-token); expect 200 "$r" "GET through nginx"
+link=$(sed -n 's/.*"accessLinkURL":"\([^"]*\)".*/\1/p' <<<"$r")
+[ -n "$link" ] || fail "nginx's caller got no link: $r"
+as_www_data() { in_box setpriv --reuid=www-data --regid=www-data --init-groups "$@"; }
+direct() { # WHO SECRET [URI] -> the CGI answer to "GET URI (the link), as the doctor", straight to the socket
+    local who=$1 uri=${3:-/api/v1/telecons-be/teleconsultation/$side} with=() out
+    [ -n "$2" ] && with=("TELECONSULTATION_PEER_SECRET=$2")
+    if [ "$who" = www-data ]; then
+        out=$(as_www_data fcgi-request "$sock" "$uri" HTTP_MIAUSERID=dr-who "${with[@]}") \
+            || fail "www-data could not send a request to the socket"
+    else
+        out=$(in_box fcgi-request "$sock" "$uri" HTTP_MIAUSERID=dr-who "${with[@]}") \
+            || fail "root could not send a request to the socket"
+    fi
+    printf '%s' "$out"
+}
+for guess in "" "$(printf '%064d' 0)" "${secret:0:63}"; do
+    out=$(direct www-data "$guess")
+    grep -q '^Status: 403' <<<"$out" || fail "www-data, secret '${guess:0:8}…', straight to the socket: ${out:0:300}"
+    grep -qF "$link" <<<"$out" && fail "www-data got the doctor's link straight from the socket"
+done
+# What the refusal rests on is the secret (the same request with it is served), and nginx has it.
+out=$(direct root "$(cat "$box/root$secret_file")")
+grep -q '^Status: 200' <<<"$out" && grep -qF "$link" <<<"$out" || fail "the request with the secret was not served: ${out:0:300}"
+r=$(call GET "/teleconsultation/$side" doctor-token); expect 200 "$r" "GET through nginx after the refusals"
+expect 204 "$(call DELETE "/teleconsultation/$side" doctor-token)" "delete the side-door teleconsultation"
+
+# One restart for both (systemd allows 5 starts in 10 s, and the restarts under load follow).
+step "auth0 mode (environment changed) and the peer secret rotated as the README says"
 write_env "AUTH_SERVICE=$up/auth0" "DEFAULT_CLIENT_TYPE=frontend"
-in_box systemctl restart teleconsultation-backend.service || fail "restart into auth0 mode"
+in_box sh -c '/usr/lib/teleconsultation-backend/peer-secret --rotate && systemctl restart teleconsultation-backend && systemctl reload nginx' \
+    || fail "the rotation failed"
+rotated=$(cat "$box/root$secret_file")
+[[ $rotated =~ ^[0-9a-f]{64}$ && $rotated != "$secret" ]] || fail "--rotate did not make a new secret"
+grep -qx "fastcgi_param TELECONSULTATION_PEER_SECRET \"$rotated\";" "$box/root$nginx_secret" || fail "nginx's file was not rotated"
+[ "$(in_box stat -c '%a %U %G' "$secret_file" "$nginx_secret" | sort -u)" = "600 root root" ] || fail "the rotated files are not root's alone"
+# nginx's reload is done when its new workers serve.
+for _ in $(seq 50); do [ "$(curl -s -o /dev/null -w '%{http_code}' "$api/-/healthz")" = 200 ] && break; sleep 0.1; done
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$api/-/healthz")" = 200 ] || fail "GET /-/healthz through nginx with the rotated secret"
+grep -q '^Status: 403' <<<"$(direct root "$secret" /-/healthz)" || fail "the old secret still opens the socket"
+grep -q '^Status: 200' <<<"$(direct root "$rotated" /-/healthz)" || fail "the rotated secret does not open the socket"
+step "the API through nginx, auth0 mode"
 walk_through '{"userExternalId":"dr-who"}' '{"userExternalId":"pat-1"}'
 
 # --- 4. restarts under load, and a stop with slow requests in flight ------------------------
@@ -229,6 +299,8 @@ for n, line in enumerate(open(sys.argv[1]), 1):
         sys.exit(1)
 PY
 in_box journalctl -u teleconsultation-backend.service -o cat --no-pager >"$work/journal-all"
+grep -qF -e "$secret" -e "$rotated" "$work/journal-all" && fail "the peer secret is in the journal"
+grep -q '"peerSecret":"missing"' "$work/journal-all" || fail "the refusals were not logged with their cause"
 if grep -Eiq 'errno=|permission denied|operation not permitted|seccomp|audit' "$work/journal-all"; then
     grep -Ei 'errno=|permission denied|operation not permitted|seccomp|audit' "$work/journal-all" | head -5 >&2
     fail "a denied call is in the journal"
@@ -249,17 +321,23 @@ journal_has teleconsultation-backend-sweep.service '"trashedRooms"' \
     || fail "the sweep printed no summary"
 
 # --- 7. removal and purge -------------------------------------------------------------------
-step "dpkg -r, then dpkg -P"
-rm -f "$box/root$conf"
-in_box systemctl reload nginx || true
+step "dpkg -r, then dpkg -P and an nginx reload, as the README says"
 in_box dpkg -r teleconsultation-backend >"$work/dpkg-r.log" 2>&1 || { cat "$work/dpkg-r.log" >&2; fail "dpkg -r"; }
 in_box test ! -e /usr/bin/teleconsultation-backend || fail "the binary is still there after dpkg -r"
+# Removed, not purged: the configuration stays, and nginx still loads it.
+in_box test -e "$conf" -a -e "$secret_file" -a -e "$nginx_secret" || fail "dpkg -r removed configuration"
+in_box nginx -t >"$work/nginx-t.log" 2>&1 || { cat "$work/nginx-t.log" >&2; fail "nginx -t after dpkg -r"; }
 in_box dpkg -P teleconsultation-backend >"$work/dpkg-p.log" 2>&1 || { cat "$work/dpkg-p.log" >&2; fail "dpkg -P"; }
-for path in /etc/teleconsultation-backend /lib/systemd/system/teleconsultation-backend.service \
-            /lib/systemd/system/teleconsultation-backend.socket /etc/nginx/conf.d/teleconsultation-backend.conf.disabled \
-            /run/teleconsultation-backend.sock /usr/share/doc/teleconsultation-backend; do
-    in_box test ! -e "$path" || fail "$path is left after dpkg -P"
+in_box nginx -t >"$work/nginx-t.log" 2>&1 || { cat "$work/nginx-t.log" >&2; fail "nginx -t after dpkg -P"; }
+in_box systemctl reload nginx || fail "nginx reload after dpkg -P"
+for path in /etc/teleconsultation-backend $secret_file $nginx_secret /lib/systemd/system/teleconsultation-backend.service \
+            /lib/systemd/system/teleconsultation-backend.socket "$conf.disabled" "$conf" \
+            /run/teleconsultation-backend.sock /usr/share/doc/teleconsultation-backend /usr/lib/teleconsultation-backend; do
+    # -L too: a link whose target is gone is not -e.
+    in_box test ! -e "$path" -a ! -L "$path" || fail "$path is left after dpkg -P"
 done
+left=$(in_box sh -c 'find /etc/nginx /etc/systemd -name "*teleconsultation*"; grep -rl teleconsultation /etc/nginx /etc/systemd' 2>/dev/null || true)
+[ -z "$left" ] || fail "configuration naming the package is left after dpkg -P: $left"
 [ -z "$(in_box systemctl list-unit-files --no-legend 'teleconsultation-backend*')" ] || fail "a unit is left after dpkg -P"
 # (no procps in the box: the command lines in /proc; the [d] keeps grep from finding itself)
 in_box sh -c "grep -qsa '/usr/bin/teleconsultation-backen[d]' /proc/[0-9]*/cmdline" && fail "a process is left after dpkg -P"

@@ -34,6 +34,20 @@ extension EndToEnd {
                          "/usr/share/doc/teleconsultation-backend/nginx-behind-gateway.conf", "/usr/share/man/man8/teleconsultation-backend.8.gz"] {
                 #expect(files.contains(path), "\(path) is not in the package")
             }
+            // The peer secret: made by the postinst, root's alone, the same in both files, and
+            // kept when the package is installed again (as by an upgrade).
+            let secretFile = "/etc/teleconsultation-backend/peer-secret"
+            let nginxSecretFile = "/etc/teleconsultation-backend/nginx-peer-secret.conf"
+            for path in [secretFile, nginxSecretFile] {
+                let attributes = try FileManager.default.attributesOfItem(atPath: path)
+                #expect(attributes[.posixPermissions] as? Int == 0o600 && attributes[.ownerAccountID] as? Int == 0, "\(path): \(attributes)")
+            }
+            let secret = try String(contentsOfFile: secretFile, encoding: .utf8).trimmingCharacters(in: .newlines)
+            #expect(secret.count == 64 && secret.allSatisfy(\.isHexDigit))
+            #expect(try String(contentsOfFile: nginxSecretFile, encoding: .utf8).contains("fastcgi_param TELECONSULTATION_PEER_SECRET \"\(secret)\";"))
+            #expect(try run("/usr/bin/dpkg", ["-i", deb]).0 == 0)
+            #expect(try String(contentsOfFile: secretFile, encoding: .utf8).trimmingCharacters(in: .newlines) == secret, "reinstalling replaced the peer secret")
+
             // Only Debian's own libraries: no Swift toolchain needed at run time.
             let (_, libraries) = try run("/usr/bin/ldd", ["/usr/bin/teleconsultation-backend"])
             #expect(!libraries.contains("not found") && !libraries.lowercased().contains("swift"), "\(libraries)")
@@ -44,10 +58,10 @@ extension EndToEnd {
             let (refused, why) = try run("/bin/sh", ["-c", "set -a; . /etc/teleconsultation-backend/env; exec /usr/bin/teleconsultation-backend --check-config"])
             #expect(refused == 1 && why.contains("BANDYER_API_SECRET_KEY"), "\(why)")
 
-            // The installed binary behind the installed edge profile, with the installed config.
+            // The installed binary behind the installed edge profile, with the installed config and secret.
             let profile = "/etc/nginx/conf.d/teleconsultation-backend.conf.disabled"
             try await withStack("installed", env: ["TELECONSULTATION_SERVICE_CONFIG_PATH": "/etc/teleconsultation-backend/config.json"],
-                                profile: .installedEdge(path: profile), appPath: "/usr/bin/teleconsultation-backend") { s in
+                                profile: .installedEdge(path: profile), appPath: "/usr/bin/teleconsultation-backend", peerSecret: secret) { s in
                 try await s.seedAuth0(#"[{"user_id":"dr-who","groups":["doctor"],"token":"t-doc"},{"user_id":"pat-1","groups":["patient"],"token":"t-pat"}]"#)
                 let created = try await s.call("POST", "/teleconsultation", body: #"{"participants":{"number":2,"data":[\#(doctorJSON),\#(patientJSON)]},"start_date":"\#(iso(-60))","end_date":"\#(iso(900))"}"#,
                                                headers: ["authorization": "Bearer t-doc"])
@@ -67,6 +81,7 @@ extension EndToEnd {
                                                         "/usr/share/lintian", "/usr/share/lintian/overrides"].contains(path) {
                 #expect(!FileManager.default.fileExists(atPath: path), "\(path) is left after purge")
             }
+            #expect(!FileManager.default.fileExists(atPath: "/etc/teleconsultation-backend"), "the peer secret is left after purge")
             let (_, processes) = try run("/usr/bin/pgrep", ["-f", "^/usr/bin/teleconsultation-backend"])
             #expect(processes.isEmpty, "a process is left: \(processes)")
         }

@@ -209,11 +209,14 @@ final class Stack: @unchecked Sendable {
     /// The app binary the stack runs (the build's, or an installed one).
     let appPath: String
     let dialect: Dialect
+    /// The secret nginx sends and the app requires (FCGI_PEER_SECRET_FILE), as the package sets them up.
+    let peerSecret: String?
 
     init(name: String, auth0: Bool = false, env: [String: String] = [:], instances: Int = 1, holdSocket: Bool = false,
-         profile: NginxProfile = .gateway, appPath: String = Paths.app, dialect: Dialect = .v1) throws {
+         profile: NginxProfile = .gateway, appPath: String = Paths.app, dialect: Dialect = .v1, peerSecret: String? = nil) throws {
         self.appPath = appPath
         self.dialect = dialect
+        self.peerSecret = peerSecret
         self.instances = instances
         self.profile = profile
         dir = tempDir(name)
@@ -234,6 +237,11 @@ final class Stack: @unchecked Sendable {
         if profile.isEdge && !auth0 { appEnv["IDENTITY_SERVICE"] = "\(emulatorURL)/auth0" }
         // `{emulator}` in a value stands for the stand-ins' URL (known only now).
         for (k, v) in env { appEnv[k] = v.replacingOccurrences(of: "{emulator}", with: emulatorURL) }
+        if let peerSecret {
+            let file = dir + "/peer-secret"
+            try (peerSecret + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            appEnv["FCGI_PEER_SECRET_FILE"] = file
+        }
         port = freePort()
         if holdSocket { heldSocket = listeningUnixSocket(socketPath) }
         for i in 0..<instances { try startApp(instance: i) }
@@ -258,7 +266,8 @@ final class Stack: @unchecked Sendable {
     func startNginx() throws {
         var lastError = ""
         for _ in 0..<5 {
-            let (code, output) = try run("/bin/bash", [Paths.root + "/scripts/nginx-local.sh", dir + "/nginx", socketPath, "\(port)", profile.argument])
+            let (code, output) = try run("/bin/bash", [Paths.root + "/scripts/nginx-local.sh", dir + "/nginx", socketPath, "\(port)", profile.argument],
+                                         env: peerSecret.map { ["PEER_SECRET": $0] } ?? [:])
             guard code == 0 else { throw StackError("nginx config: \(output)") }
             if instances > 1 {
                 // Every instance in the shipped upstream block, as on several hosts.
@@ -356,10 +365,10 @@ struct StackError: Error, CustomStringConvertible {
 
 /// Runs `body` with a fresh stack, stopping it whatever happens.
 func withStack<T>(_ name: String, auth0: Bool = false, env: [String: String] = [:], instances: Int = 1, holdSocket: Bool = false,
-                  profile: NginxProfile = .gateway, appPath: String = Paths.app, dialect: Dialect = .v1,
+                  profile: NginxProfile = .gateway, appPath: String = Paths.app, dialect: Dialect = .v1, peerSecret: String? = nil,
                   _ body: (Stack) async throws -> T) async throws -> T {
     let stack = try Stack(name: name, auth0: auth0, env: env, instances: instances, holdSocket: holdSocket, profile: profile,
-                          appPath: appPath, dialect: dialect)
+                          appPath: appPath, dialect: dialect, peerSecret: peerSecret)
     do {
         let v = try await body(stack)
         stack.stop()

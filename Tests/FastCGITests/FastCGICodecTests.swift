@@ -142,8 +142,28 @@ import Testing
         }
         let long = String(repeating: "v", count: 300)
         FastCGINameValuePairs.append(name: "HTTP_X_LONG", value: long, to: &b)
-        let kept = try FastCGIRequestAssembler.mappedParams(b)
+        var variables: [String: String] = [:]
+        let kept = try FastCGIRequestAssembler.mappedParams(b, into: &variables)
         #expect(kept.map(\.name) == ["HTTP_HOST", "REQUEST_METHOD", "CONTENT_TYPE", "HTTP_X_LONG"] && kept.last?.value == long)
+        #expect(variables.isEmpty)
+    }
+
+    @Test func theParamsAskedForReachTheRequestAsServerVariablesAndNoOthers() throws {
+        let limits = FastCGIConnectionLimits(bodyLimit: { _ in 1 << 20 }, ioTimeout: .seconds(5), idleTimeout: .seconds(60),
+                                             passedParams: [Array("WEB_SERVER_PROOF".utf8)])
+        let c = EmbeddedChannel()
+        try c.pipeline.syncOperations.addHandler(FastCGIRequestAssembler(limits: limits))
+        try c.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        try send(Self.request(params: [("REQUEST_METHOD", "GET"), ("REQUEST_URI", "/"), ("WEB_SERVER_PROOF", "s3cret"),
+                                       ("WEB_SERVER_PROOFS", "x"), ("SERVER_SOFTWARE", "nginx"), ("HTTP_WEB_SERVER_PROOF", "forged")]), to: c)
+        let request = try #require(try c.readInbound(as: FastCGIRequest.self))
+        #expect(request.serverVariables == ["WEB_SERVER_PROOF": "s3cret"])
+        // A header of the same name stays a header.
+        #expect(try request.head.get().headerFields[HTTPField.Name("web-server-proof")!] == "forged")
+        // Without passedParams, nothing is passed.
+        let d = try channel()
+        try send(Self.request(params: [("REQUEST_METHOD", "GET"), ("REQUEST_URI", "/"), ("WEB_SERVER_PROOF", "s3cret")]), to: d)
+        #expect(try #require(try d.readInbound(as: FastCGIRequest.self)).serverVariables.isEmpty)
     }
 
     // MARK: deadlines (on the embedded loop's clock)

@@ -125,6 +125,9 @@ public struct Configuration: Sendable {
     /// At shutdown, how long kept FastCGI connections stay open for the web server to close
     /// them (above the upstream keepalive_timeout and keepalive_time of the nginx profiles).
     public var fastCGIDrainGraceMilliseconds: Int
+    /// `FCGI_PEER_SECRET_FILE`'s secret: when set, only requests whose FastCGI params carry
+    /// it are served (see `PeerSecret`); nil: every peer that can reach the socket is served.
+    public var peerSecret: String? = nil
 
     /// Not refused, but worth a line at start-up (a header that is never proxied, a drain
     /// shorter than a request can take).
@@ -316,6 +319,19 @@ extension Configuration {
         if auditRequired && auditName == nil {
             throw ConfigurationError(key: "AUDIT_REQUIRED", reason: "is true, but AUDIT_CRUD_NAME names no audit collection")
         }
+        var peerSecret: String?
+        if let path = string("FCGI_PEER_SECRET_FILE") {
+            let bytes: [UInt8]
+            do { bytes = try readFile(path) } catch {
+                throw ConfigurationError(key: "FCGI_PEER_SECRET_FILE", reason: "cannot read \(path)")
+            }
+            // The reason never quotes the file: it holds a secret.
+            guard let secret = PeerSecret.parse(fileContents: bytes) else {
+                throw ConfigurationError(key: "FCGI_PEER_SECRET_FILE",
+                                         reason: "\(path) must hold one line of 32 to 1024 letters, digits or +/=._~- characters")
+            }
+            peerSecret = secret
+        }
         var configuration = Configuration(
             bandyerAPISecretKey: key, bandyerBaseURL: bandyerBase, bandyerAPIVersion: apiVersion, crudServiceURL: crudURL,
             teleconsultationsCRUDName: try crudName("TELECONSULTATIONS_CRUD_NAME", default: "teleconsultations"),
@@ -341,6 +357,7 @@ extension Configuration {
             fastCGIIOTimeoutMilliseconds: try integer("FCGI_IO_TIMEOUT_MS", default: 5_000, min: 1),
             fastCGIIdleTimeoutMilliseconds: try integer("FCGI_IDLE_TIMEOUT_MS", default: 75_000, min: 1),
             fastCGIDrainGraceMilliseconds: try integer("FCGI_DRAIN_GRACE_MS", default: 1_500, min: 0, max: 60_000))
+        configuration.peerSecret = peerSecret
         configuration.warnings = warnings
         return configuration
     }
@@ -355,7 +372,7 @@ extension Configuration {
         "MAX_BODY_BYTES", "MAX_IN_FLIGHT", "FCGI_IO_TIMEOUT_MS", "FCGI_IDLE_TIMEOUT_MS", "FCGI_DRAIN_GRACE_MS", "MAX_UPLOAD_BYTES",
         "TELECONSULTATION_DELETE_UPLOADS", "DEFAULT_RECORDING_TYPE", "CUSTOM_ID_USERS_API_ENDPOINT", "BANDYER_API_VERSION",
         "SWEEP_GRACE_MS", "SWEEP_DEADLINE_MS", "ROOM_CLAIMS_CRUD_NAME", "IDEMPOTENCY_CRUD_NAME", "IDEMPOTENCY_TTL_MS",
-        "AUDIT_CRUD_NAME", "AUDIT_REQUIRED", "NGINX_PROFILE",
+        "AUDIT_CRUD_NAME", "AUDIT_REQUIRED", "NGINX_PROFILE", "FCGI_PEER_SECRET_FILE",
     ]
     /// The edge profile strips `miauserid` from every request and sets it from the identity
     /// check; any other header, the query or the route's parameters are the caller's own

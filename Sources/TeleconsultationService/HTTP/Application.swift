@@ -48,15 +48,18 @@ public struct Application: Responder, Sendable {
     let compensationTimeout: Duration
     let logger: Logger
     let metrics: ServiceMetrics
+    /// When set, only requests that bring it are routed (see `PeerSecret`).
+    let peerSecret: PeerSecret?
 
     public init(routes: Router<Handler>, basePath: String, requestTimeout: Duration, compensationTimeout: Duration = .seconds(5),
-                logger: Logger, metrics: ServiceMetrics) {
+                logger: Logger, metrics: ServiceMetrics, peerSecret: PeerSecret? = nil) {
         self.router = routes
         self.basePath = basePath
         self.requestTimeout = requestTimeout
         self.compensationTimeout = compensationTimeout
         self.logger = logger
         self.metrics = metrics
+        self.peerSecret = peerSecret
     }
 
     public func respond(to request: Request) async -> Response {
@@ -65,6 +68,19 @@ public struct Application: Responder, Sendable {
         let requestId = Self.requestId(from: request)
         var logger = self.logger
         logger[metadataKey: "reqId"] = .string(requestId)
+
+        // Not from the configured web server: refused before anything else, health routes included.
+        if let peerSecret {
+            let verdict = peerSecret.check(request)
+            if verdict != .admitted {
+                logger.warning("request refused: the FastCGI peer did not bring the web server's secret",
+                               metadata: ["peerSecret": .string(verdict.rawValue)])
+                var response = ErrorMapper.response(for: PeerSecret.Refused(verdict: verdict), logger: logger)
+                response.head.headerFields[Self.requestIdField] = requestId
+                finish(request: request, route: "refused", response: response, start: start, logger: logger)
+                return response
+            }
+        }
 
         var path = request.path
         if !basePath.isEmpty, path.hasPrefix(basePath) {

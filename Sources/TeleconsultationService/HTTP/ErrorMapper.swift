@@ -17,6 +17,7 @@ public enum ErrorMapper {
         case IdempotencyError.inProgress: return .fixed(.conflict, "A request with this Idempotency-Key is in progress")
         case is AuditUnavailable:
             return APIError(status: .serviceUnavailable, error: "Service Unavailable", message: "The audit trail could not be written")
+        case is PeerSecret.Refused: return untrustedPeer
         default: return nil
         }
     }
@@ -47,6 +48,11 @@ public enum ErrorMapper {
             return APIError(status: .badGateway, error: "Bad Gateway", message: "The \(error.upstream) service failed")
         }
     }
+
+    /// A request from a FastCGI peer without the web server's secret (whether it was missing
+    /// or wrong is logged, not said).
+    static let untrustedPeer = APIError(status: .forbidden, error: "Forbidden",
+                                        message: "The request did not come through the configured web server")
 
     public static func payloadTooLarge(limit: Int) -> APIError {
         APIError(status: HTTPResponse.Status(code: 413, reasonPhrase: "Payload Too Large"), error: "Payload Too Large", message: "body must be at most \(limit) bytes")
