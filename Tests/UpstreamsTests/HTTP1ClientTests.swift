@@ -172,7 +172,7 @@ import Testing
                 return try await client.send(UpstreamRequest(method: "GET", url: server.url("/slow")), timeout: .seconds(60))
             }
             // The one connection is taken by /slow (its request reached the server).
-            while server.requests.isEmpty { await Task.yield() }
+            #expect(await server.read(atLeast: 1, within: .seconds(5)), "the request for /slow did not reach the server")
             await #expect(throws: TransportError.timeout) {
                 _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/fast")), timeout: .milliseconds(100))
             }
@@ -276,13 +276,38 @@ enum ScriptedAnswer: Sendable {
 final class ScriptedServer: Sendable {
     let port: Int
     private let state = Mutex<(connections: Int, requests: [String])>((0, []))
+    /// One element per request read. An AsyncStream has one consumer, and ends when its
+    /// consumer is cancelled: `read(atLeast:within:)` is for one call per server.
+    private let reads = AsyncStream<Void>.makeStream()
     var connections: Int { state.withLock { $0.connections } }
     var requests: [String] { state.withLock { $0.requests } }
     func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
 
+    /// True once `n` requests have been read, false if they were not within `timeout`.
+    func read(atLeast n: Int, within timeout: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                if self.requests.count >= n { return true }
+                for await _ in self.reads.stream where self.requests.count >= n { return true }
+                return false
+            }
+            // The deadline, not a wait: the group ends with whichever comes first.
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
     fileprivate init(port: Int) { self.port = port }
     fileprivate func opened() { state.withLock { $0.connections += 1 } }
-    fileprivate func read(_ request: String) { state.withLock { $0.requests.append(request) } }
+    fileprivate func read(_ request: String) {
+        state.withLock { $0.requests.append(request) }
+        reads.continuation.yield()
+    }
 }
 
 private final class ScriptedHandler: ChannelInboundHandler, @unchecked Sendable {
