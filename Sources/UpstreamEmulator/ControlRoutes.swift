@@ -43,12 +43,17 @@ enum ControlRoutes {
             guard let o = r.json?.objectValue, let service = o["service"]?.stringValue else { return Reply.error(400, "fault needs service").response }
             await state.addFault(Fault(service: service, method: o["method"]?.stringValue, path: o["path"]?.stringValue,
                                        status: o["status"]?.intValue, body: o["body"]?.stringValue,
-                                       delayMs: o["delayMs"]?.intValue ?? 0, times: o["times"]?.intValue,
+                                       delayMs: o["delayMs"]?.intValue ?? 0, hold: o["hold"]?.boolValue ?? false, times: o["times"]?.intValue,
                                        strip: o["strip"]?.arrayValue?.compactMap(\.stringValue) ?? []))
             return Reply.noContent.response
         }
         router.delete("/_control/faults") { _, _ in
             await state.clearFaults()
+            return Reply.noContent.response
+        }
+        // The requests held by `"hold": true` faults go on (answered, or carried out late).
+        router.post("/_control/faults/release") { _, _ in
+            await state.release()
             return Reply.noContent.response
         }
         router.put("/_control/auth0/users") { request, _ in

@@ -1,8 +1,8 @@
 import Foundation
 import StrictJSON
 
-/// One injected fault: matching requests wait `delayMs`, then get `status` (and `body`) or,
-/// without a status, are carried out late.
+/// One injected fault: matching requests wait `delayMs` (or, held, until the next release),
+/// then get `status` (and `body`) or, without a status, are carried out late.
 struct Fault: Sendable {
     var service: String
     var method: String?
@@ -11,6 +11,11 @@ struct Fault: Sendable {
     var status: Int?
     var body: String?
     var delayMs: Int
+    /// Held until the control API releases it: "late" is then after whatever the test awaited
+    /// first (the app's answer), not after a time that a slow machine could outlast.
+    var hold = false
+    /// The releases there had been when a request met it: the next one lets that request go.
+    var releasesBefore = 0
     /// How many more requests it applies to (nil: every one).
     var times: Int?
     /// Carried out normally, but these keys are removed from the answer (at the top and
@@ -54,12 +59,15 @@ actor EmulatorState {
     var faults: [Fault] = []
     /// Requests held by a fault's delay right now (tests wait for zero instead of sleeping).
     var delaying = 0
+    /// Releases so far: a held request waits for the next one.
+    var releases = 0
     var counter: UInt64 = 0
 
     init(settings: EmulatorSettings) { self.settings = settings }
 
     func reset() {
         collections = [:]; bandyerUsers = []; rooms = []; auth0Users = []; requestLog = []; faults = []; uploads = []; backgrounds = []
+        release()
     }
 
     func log(_ entry: JSONValue) {
@@ -69,7 +77,24 @@ actor EmulatorState {
     func clearLog() { requestLog = [] }
 
     func addFault(_ f: Fault) { faults.append(f) }
-    func clearFaults() { faults = [] }
+    /// Forgets the faults; the requests they hold go on.
+    func clearFaults() {
+        faults = []
+        release()
+    }
+
+    /// Lets every held request go on.
+    func release() {
+        releases += 1
+        notifyWaiters()
+    }
+
+    /// Returns at the first release after `fault` was met (or after `limit`, so that no
+    /// request is held for ever).
+    func hold(_ fault: Fault, limit: Duration) async {
+        let after = fault.releasesBefore
+        _ = await waitUntil(timeout: limit) { $0.releases > after }
+    }
 
     /// The first fault that matches, consumed once.
     func takeFault(service: String, method: String, path: String) -> Fault? {
@@ -80,7 +105,9 @@ actor EmulatorState {
                 if t <= 0 { continue }
                 faults[i].times = t - 1
             }
-            return f
+            var met = f
+            met.releasesBefore = releases
+            return met
         }
         return nil
     }

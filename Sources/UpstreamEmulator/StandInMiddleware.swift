@@ -37,9 +37,14 @@ struct StandInMiddleware: RouterMiddleware {
         ])
         if let fault = await state.takeFault(service: service, method: incoming.method, path: subPath) {
             // A delayed request counts as held until it is answered, its late work included.
-            if fault.delayMs > 0 {
+            let held = fault.delayMs > 0 || fault.hold
+            if held {
                 await state.delayStarted()
-                try? await Task.sleep(for: .milliseconds(fault.delayMs))
+                if fault.hold {
+                    await state.hold(fault, limit: .seconds(60))
+                } else {
+                    try? await Task.sleep(for: .milliseconds(fault.delayMs))
+                }
             }
             let response: Response
             do {
@@ -54,10 +59,10 @@ struct StandInMiddleware: RouterMiddleware {
                     response = try await next(request, context)
                 }
             } catch {
-                if fault.delayMs > 0 { await state.delayEnded() }
+                if held { await state.delayEnded() }
                 throw error
             }
-            if fault.delayMs > 0 { await state.delayEnded() }
+            if held { await state.delayEnded() }
             return response
         }
         if let problem = incoming.bodyProblem { return Reply.error(400, problem).response }

@@ -9,6 +9,11 @@ extension EndToEnd {
     @Suite struct PackageEndToEndTests {
         static let package = "teleconsultation-backend"
 
+        /// The shared libraries the release binary links (its ELF `NEEDED` entries), exactly:
+        /// Debian's own, no Swift runtime. A library added or dropped fails the test until this
+        /// list is updated on purpose.
+        static let linkedLibraries: Set<String> = ["ld-linux-x86-64.so.2", "libc.so.6", "libgcc_s.so.1", "libm.so.6", "libstdc++.so.6"]
+
         @Test func thePackageInstallsServesBehindItsNginxFileAndLeavesNothingBehind() async throws {
             guard let release = Paths.release, FileManager.default.isExecutableFile(atPath: release) else {
                 Issue.record("RELEASE_BIN is not set to the release binary: run the test command (make test)")
@@ -49,10 +54,17 @@ extension EndToEnd {
             #expect(try String(contentsOfFile: secretFile, encoding: .utf8).trimmingCharacters(in: .newlines) == secret, "reinstalling replaced the peer secret")
 
             // Only Debian's own libraries: no Swift toolchain needed at run time.
+            let (read, dynamic) = try run("/usr/bin/readelf", ["--dynamic", "--wide", "/usr/bin/teleconsultation-backend"])
+            #expect(read == 0, "\(dynamic)")
+            let needed = Set(dynamic.split(separator: "\n").filter { $0.contains("(NEEDED)") }.compactMap { line in
+                line.split(separator: "[").last?.split(separator: "]").first.map(String.init)
+            })
+            #expect(needed == Self.linkedLibraries, "linked: \(needed.sorted()); unexpected: \(needed.subtracting(Self.linkedLibraries).sorted()); missing: \(Self.linkedLibraries.subtracting(needed).sorted())")
+            // ... and each is found, in Debian's library directories.
             let (_, libraries) = try run("/usr/bin/ldd", ["/usr/bin/teleconsultation-backend"])
-            #expect(!libraries.contains("not found") && !libraries.lowercased().contains("swift"), "\(libraries)")
+            #expect(!libraries.contains("not found"), "\(libraries)")
             for line in libraries.split(separator: "\n") where line.contains("=>") {
-                #expect(line.contains("/lib/x86_64-linux-gnu/") || line.contains("/lib64/"), "\(line)")
+                #expect(line.contains("=> /lib/x86_64-linux-gnu/") || line.contains("=> /lib64/"), "\(line)")
             }
             // Not configured yet: it refuses to start and names what is missing.
             let (refused, why) = try run("/bin/sh", ["-c", "set -a; . /etc/teleconsultation-backend/env; exec /usr/bin/teleconsultation-backend --check-config"])

@@ -1,12 +1,16 @@
 import Foundation
 import Glibc
 
-/// A child process started with posix_spawn and reaped with waitpid.
+/// A child process started with posix_spawn and reaped with waitpid; its exit is awaited on
+/// a pidfd, with a deadline.
 ///
 /// Not Foundation's Process: it notices a child's exit through a descriptor that children
-/// spawned at the same moment by other tests can inherit, and then waits for them too.
+/// spawned at the same moment by other tests can inherit, and then waits for them too. A
+/// pidfd is opened close-on-exec and refers to this one process.
 final class Spawned: @unchecked Sendable {
     let pid: pid_t
+    /// Readable (POLLIN) once the child has exited: poll it instead of sleeping.
+    let exitDescriptor: Int32
     private let lock = NSLock()
     private var status: Int32?
 
@@ -44,6 +48,35 @@ final class Spawned: @unchecked Sendable {
         let rc = posix_spawn(&child, path, &actions, &attributes, argv, envp)
         guard rc == 0 else { throw StackError("posix_spawn \(path): \(String(cString: strerror(rc)))") }
         pid = child
+        // Not reaped yet (only this object reaps it), so the pid cannot have been reused.
+        exitDescriptor = Self.pidfdOpen(child, 0)
+        guard exitDescriptor >= 0 else {
+            let why = String(cString: strerror(errno))
+            kill(child, SIGKILL)
+            var raw: Int32 = 0
+            waitpid(child, &raw, 0)
+            throw StackError("pidfd_open for \(path): \(why)")
+        }
+    }
+
+    deinit { close(exitDescriptor) }
+
+    /// pidfd_open(2): in glibc since 2.36, but not declared by Swift's Glibc module.
+    private static let pidfdOpen: @convention(c) (pid_t, UInt32) -> Int32 = {
+        guard let symbol = dlsym(nil, "pidfd_open") else { fatalError("this libc has no pidfd_open (glibc 2.36 or later is needed)") }
+        return unsafeBitCast(symbol, to: (@convention(c) (pid_t, UInt32) -> Int32).self)
+    }()
+
+    /// Waits for the exit (poll on the pidfd) until `deadline`: the exit status, or nil if it
+    /// is still running then.
+    func exitStatus(before deadline: ContinuousClock.Instant) -> Int32? {
+        while true {
+            if let status = exitStatus { return status }
+            let left = ContinuousClock.now.duration(to: deadline)
+            if left <= .zero { return nil }
+            var p = pollfd(fd: exitDescriptor, events: Int16(POLLIN), revents: 0)
+            _ = poll(&p, 1, milliseconds(left))
+        }
     }
 
     /// The exit status once exited (128 + signal when killed), else nil.
@@ -60,4 +93,14 @@ final class Spawned: @unchecked Sendable {
     }
 
     var isRunning: Bool { exitStatus == nil }
+}
+
+/// A duration as poll(2)'s timeout: whole milliseconds, rounded up (so a wait never spins on a
+/// zero timeout before its deadline), at most Int32.max.
+func milliseconds(_ d: Duration) -> Int32 {
+    let (seconds, attoseconds) = d.components
+    guard seconds >= 0 else { return 0 }
+    let ms = seconds.multipliedReportingOverflow(by: 1000)
+    guard !ms.overflow else { return .max }
+    return Int32(clamping: ms.partialValue + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
 }

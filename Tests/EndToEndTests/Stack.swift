@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import Glibc
 import StrictJSON
+import Synchronization
 import Testing
 
 /// Paths of the package and its built binaries.
@@ -57,47 +58,72 @@ func tempDir(_ name: String) -> String {
 /// A child process with its stdout and stderr captured to files.
 final class Child: @unchecked Sendable {
     let spawned: Spawned
+    let name: String
+    /// Where its output files are (the directory its waits watch).
+    let dir: String
     let stderrPath: String
     let stdoutPath: String
+
+    /// The children still running and their directories: what a wait that names nothing watches.
+    private static let running = Mutex<[(dir: String, process: Spawned)]>([])
+    static var live: [(dir: String, process: Spawned)] {
+        running.withLock { list in
+            list.removeAll { !$0.process.isRunning }
+            return list
+        }
+    }
 
     init(_ path: String, _ args: [String], env: [String: String], dir: String, name: String, stdin: Int32? = nil) throws {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LISTEN_") }
         for (k, v) in env { environment[k] = v }
+        self.name = name
+        self.dir = dir
         stderrPath = "\(dir)/\(name).err"
         stdoutPath = "\(dir)/\(name).out"
         spawned = try Spawned(path, args, environment: environment, stdout: stdoutPath, stderr: stderrPath, stdin: stdin)
+        let spawned = spawned
+        Self.running.withLock { $0.append((dir, spawned)) }
     }
 
     var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
     var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
     var isRunning: Bool { spawned.isRunning }
+    var exitStatus: Int32? { spawned.exitStatus }
 
     func signal(_ sig: Int32) { kill(spawned.pid, sig) }
 
-    /// Waits for the exit; nil when it did not exit in time (then it is killed).
+    /// Waits for the exit (its pidfd); nil when it did not exit in time: then the test fails,
+    /// naming the child, and the child is killed.
     func waitForExit(timeout: Double = 20) -> Int32? {
-        let end = Date().addingTimeInterval(timeout)
-        while spawned.isRunning && Date() < end { usleep(10_000) }
-        if spawned.isRunning {
-            kill(spawned.pid, SIGKILL)
-            while spawned.isRunning { usleep(10_000) }
-            return nil
-        }
-        return spawned.exitStatus
+        if let status = exitStatus(within: timeout) { return status }
+        Issue.record("\(name) (pid \(spawned.pid)) did not exit within \(timeout) s: killed. Its stderr: \(stderr.suffix(2000))")
+        return nil
     }
 
+    /// The exit status within `timeout` seconds, else nil after killing it (SIGKILL, whose end
+    /// is awaited for at most 5 s more).
+    func exitStatus(within timeout: Double) -> Int32? {
+        if let status = spawned.exitStatus(before: .now + .seconds(timeout)) { return status }
+        kill(spawned.pid, SIGKILL)
+        _ = spawned.exitStatus(before: .now + .seconds(5))
+        return nil
+    }
+
+    /// SIGTERM, then SIGKILL after 10 s: cleanup, whatever the test's outcome (it judges no exit).
     func stop() {
-        if isRunning { signal(SIGTERM); _ = waitForExit(timeout: 10) }
+        if isRunning { signal(SIGTERM); _ = exitStatus(within: 10) }
     }
 }
 
-func waitUntil(timeout: Double = 15, _ condition: () -> Bool) -> Bool {
-    let end = Date().addingTimeInterval(timeout)
-    while Date() < end {
-        if condition() { return true }
-        usleep(20_000)
-    }
-    return false
+/// Waits until `condition` holds, checking it again on each event (see `EventWait`): a change
+/// in one of `directories` or the exit of one of `children`; by default every running child's
+/// directory (its log lines, a socket or pid file made there) and exit. False once `timeout`
+/// seconds ran out.
+func waitUntil(timeout: Double = 15, watching directories: [String]? = nil, exits children: [Child]? = nil,
+               _ condition: () -> Bool) -> Bool {
+    let live = directories == nil || children == nil ? Child.live : []
+    return EventWait.until(.now + .seconds(timeout), directories: directories ?? live.map(\.dir),
+                           children: children?.map(\.spawned) ?? live.map(\.process), condition)
 }
 
 struct HTTPAnswer: Sendable {
@@ -225,10 +251,16 @@ final class Stack: @unchecked Sendable {
         if let header = env["CLIENTTYPE_HEADER_KEY"] { emulatorEnv["CLIENTTYPE_HEADER_KEY"] = header }
         emulator = try Child(Paths.emulator, ["--port", "0"], env: emulatorEnv, dir: dir, name: "emulator")
         let emulator = self.emulator
-        guard waitUntil({ emulator.stdout.contains("listening on") }),
+        // Its port is known (and it accepts) once it prints the line.
+        guard waitUntil(watching: [dir], exits: [emulator], { emulator.stdout.contains("listening on") || !emulator.isRunning }),
+              emulator.isRunning,
               let portText = emulator.stdout.split(separator: ":").last?.trimmingCharacters(in: .whitespacesAndNewlines),
               let emulatorPort = Int(portText)
-        else { throw StackError("emulator did not start: \(emulator.stderr)") }
+        else {
+            let why = emulator.exitStatus.map { "exited with status \($0) before printing \"listening on\"" } ?? "did not print \"listening on\" within 15 s"
+            emulator.stop()
+            throw StackError("the emulator \(why): \(emulator.stderr)")
+        }
         emulatorURL = "http://127.0.0.1:\(emulatorPort)"
         socketPath = dir + "/app.sock"
         appEnv = ["BANDYER_API_SECRET_KEY": Self.key, "BANDYER_BASE_URL": emulatorURL + dialect.bandyerBase,
@@ -256,8 +288,13 @@ final class Stack: @unchecked Sendable {
             ?? Child(appPath, ["--socket", socketPath(instance)], env: appEnv, dir: dir, name: name)
         if apps.count > instance { apps[instance] = child } else { apps.append(child) }
         let path = socketPath(instance)
-        guard waitUntil({ FileManager.default.fileExists(atPath: path) && child.stderr.contains("listening") }) else {
-            throw StackError("app did not start: \(child.stderr)")
+        // The socket is made in `dir` and the log line written there: both are awaited by inotify.
+        guard waitUntil(watching: [dir], exits: [child], {
+            (FileManager.default.fileExists(atPath: path) && child.stderr.contains("listening")) || !child.isRunning
+        }), child.isRunning else {
+            let why = child.exitStatus.map { "exited with status \($0) before logging \"listening\"" } ?? "did not log \"listening\" within 15 s"
+            child.stop()
+            throw StackError("app \(instance) \(why) (and making \(path)): \(child.stderr)")
         }
     }
 
@@ -277,15 +314,21 @@ final class Stack: @unchecked Sendable {
                     .replacingOccurrences(of: "    server unix:\(socketPath);", with: servers)
                 try text.write(toFile: site, atomically: true, encoding: .utf8)
             }
+            // nginx writes its pid file once its listening sockets are open (or prints `emerg`
+            // and exits): the pid file's directory and its exit are what is awaited.
+            let pidFile = dir + "/nginx/nginx.pid"
+            try? FileManager.default.removeItem(atPath: pidFile)
             let n = try Child("/usr/sbin/nginx", ["-p", dir + "/nginx", "-c", dir + "/nginx/nginx.conf"], env: [:], dir: dir, name: "nginx-\(port)")
-            let started = waitUntil { n.stderr.contains("[emerg]") || !n.isRunning || Self.portOpen(self.port) }
-            if started && n.isRunning && !n.stderr.contains("[emerg]") && Self.portOpen(port) {
+            let awaited = waitUntil(watching: [dir, dir + "/nginx"], exits: [n]) {
+                n.stderr.contains("[emerg]") || !n.isRunning || FileManager.default.fileExists(atPath: pidFile)
+            }
+            if awaited && n.isRunning && !n.stderr.contains("[emerg]") && Self.portOpen(port) {
                 nginx = n
                 return
             }
-            lastError = n.stderr
+            lastError = awaited ? n.stderr : "nginx neither wrote \(pidFile) nor failed within 15 s: \(n.stderr)"
             n.signal(SIGQUIT)
-            _ = n.waitForExit(timeout: 5)
+            _ = n.exitStatus(within: 5)
             port = freePort()
         }
         throw StackError("nginx did not start: \(lastError)")
@@ -307,7 +350,7 @@ final class Stack: @unchecked Sendable {
     func stop() {
         // nginx first: it closes its kept connections, so the apps need not wait out their
         // drain grace for it.
-        nginx?.signal(SIGQUIT); _ = nginx?.waitForExit(timeout: 5)
+        nginx?.signal(SIGQUIT); _ = nginx?.exitStatus(within: 5)
         for a in apps { a.stop() }
         if let heldSocket { close(heldSocket) }
         emulator.stop()
@@ -379,16 +422,27 @@ func withStack<T>(_ name: String, auth0: Bool = false, env: [String: String] = [
     }
 }
 
-/// Runs a command to its end, returning its exit code and combined output.
+/// Runs a command to its end, returning its exit code and combined output. One still running
+/// after `timeout` seconds is stopped (SIGTERM, SIGKILL 10 s later) and the call throws,
+/// naming it.
 @discardableResult
-func run(_ path: String, _ args: [String], env: [String: String] = [:]) throws -> (Int32, String) {
+func run(_ path: String, _ args: [String], env: [String: String] = [:], timeout: Double = 900) throws -> (Int32, String) {
     var e = ProcessInfo.processInfo.environment
     for (k, v) in env { e[k] = v }
     let out = NSTemporaryDirectory() + "tcb-run-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
     defer { try? FileManager.default.removeItem(atPath: out) }
     let child = try Spawned(path, args, environment: e, stdout: out, stderr: out)
-    while child.isRunning { usleep(5_000) }
-    return (child.exitStatus ?? -1, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
+    let status = child.exitStatus(before: .now + .seconds(timeout))
+    let output = { (try? String(contentsOfFile: out, encoding: .utf8)) ?? "" }
+    guard let status else {
+        kill(child.pid, SIGTERM)
+        if child.exitStatus(before: .now + .seconds(10)) == nil {
+            kill(child.pid, SIGKILL)
+            _ = child.exitStatus(before: .now + .seconds(5))
+        }
+        throw StackError("\(([path] + args).joined(separator: " ")) did not finish within \(timeout) s: stopped. Its output: \(output().suffix(4000))")
+    }
+    return (status, output())
 }
 
 /// A listening unix socket held by this process (as systemd holds it).

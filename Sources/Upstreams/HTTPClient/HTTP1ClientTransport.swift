@@ -50,9 +50,11 @@ public final class HTTP1ClientTransport: HTTPTransport {
         headers.reserveCapacity(request.headers.count + 3)
         headers.add(name: "host", value: url.hostHeader)
         for (name, value) in request.headers {
-            // A CR, LF or NUL would split the request (inbound values never have them: HTTPTypes
-            // replaces them; this guards what configuration or a bug could bring).
-            guard Self.isSafe(name), Self.isSafe(value) else { throw .unreachable("header \(name) has a control character") }
+            // A name that is not a token, or a CR, LF or NUL in a value, would split or garble
+            // the request (inbound values never have them: HTTPTypes replaces them; this guards
+            // what configuration or a bug could bring). Refused before anything is sent.
+            guard Self.isToken(name) else { throw .unreachable("header name \(name.debugDescription) is not a token") }
+            guard Self.isSafe(value) else { throw .unreachable("header \(name) has a control character") }
             headers.add(name: name, value: value)
         }
         let method = HTTPMethod(rawValue: request.method)
@@ -104,6 +106,21 @@ public final class HTTP1ClientTransport: HTTPTransport {
 
     private static func isSafe(_ s: String) -> Bool {
         !s.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }
+    }
+
+    /// RFC 9110's `token`: one or more of ALPHA, DIGIT and ``!#$%&'*+-.^_`|~``.
+    private static func isToken(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.allSatisfy { b in
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
+                 UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
+                 UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+                return true
+            default:
+                return false
+            }
+        }
     }
 
     /// The pools of the loop this task runs on, else of the next loop.
