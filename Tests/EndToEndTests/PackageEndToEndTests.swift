@@ -88,7 +88,7 @@ extension EndToEnd {
             #expect(!FileManager.default.fileExists(atPath: "/usr/bin/teleconsultation-backend"))
             #expect(FileManager.default.fileExists(atPath: "/etc/teleconsultation-backend/env"), "conffiles stay until purge")
             #expect(try run("/usr/bin/dpkg", ["-P", Self.package]).0 == 0)
-            for path in files where path != "/." && !["/etc", "/etc/nginx", "/etc/nginx/conf.d", "/lib", "/lib/systemd", "/lib/systemd/system", "/usr",
+            for path in files where path != "/." && !["/etc", "/etc/nginx", "/etc/nginx/conf.d", "/lib", "/lib/systemd", "/lib/systemd/system", "/usr", "/usr/lib",
                                                         "/usr/bin", "/usr/share", "/usr/share/doc", "/usr/share/man", "/usr/share/man/man8",
                                                         "/usr/share/lintian", "/usr/share/lintian/overrides"].contains(path) {
                 #expect(!FileManager.default.fileExists(atPath: path), "\(path) is left after purge")
