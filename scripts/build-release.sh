@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # The release binary: optimised, the Swift runtime and Foundation linked in, so it runs on a
-# plain Debian 12 with only Debian's own libraries (libc, libstdc++, zlib, libfcgi). Prints
-# its path. One scratch path for make release, make deb, make bench and the package tests.
+# plain Debian 12 with no Swift toolchain: it needs only libc (with libm and the loader),
+# libstdc++ and libgcc_s, the package's Depends (zlib and libfcgi are not linked: the FastCGI
+# framing is Swift over libfcgi's header). Prints its path on stdout, and on stderr the
+# libraries it needs as the linker recorded them, so that list is never a guess. One scratch
+# path for make release, make deb, make bench and the package tests.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 swift build -c release --static-swift-stdlib --product teleconsultation-backend --scratch-path .build-release >&2
-echo "$root/.build-release/release/teleconsultation-backend"
+bin="$root/.build-release/release/teleconsultation-backend"
+if command -v readelf >/dev/null; then
+    echo "release binary needs: $(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')" >&2
+fi
+echo "$bin"
