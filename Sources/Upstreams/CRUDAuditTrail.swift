@@ -6,26 +6,19 @@ import TeleconsultationPorts
 /// inserted, never updated or deleted. A unique index on `dedupe` keeps a record that must
 /// be written once (a link's first issuance) from being written twice by two processes.
 public struct CRUDAuditTrail: AuditTrail {
-    let http: UpstreamHTTP
-    let baseURL: String
-    let collection: String
-    let timeout: Duration
-    static let upstream = "crud"
+    let collection: CRUDCollection
+    static let upstream = CRUDCollection.upstream
 
     public init(http: UpstreamHTTP, baseURL: String, collection: String, timeout: Duration) {
-        self.http = http
-        self.baseURL = baseURL
-        self.collection = collection
-        self.timeout = timeout
+        self.collection = CRUDCollection(http: http, baseURL: baseURL, name: collection, timeout: timeout)
     }
 
     func call(_ operation: String, _ method: String, _ path: String, body: JSONValue? = nil, context: UpstreamContext) async throws -> UpstreamAnswer {
-        try await http.call(Self.upstream, operation, UpstreamRequest(method: method, url: baseURL + path, headers: context.crudHeaders, body: body.map { .json($0) }),
-                            timeout: timeout, context: context)
+        try await collection.call(operation, method, path, body: body, context: context)
     }
 
     func unexpected(_ answer: UpstreamAnswer, _ operation: String, _ context: UpstreamContext) -> UpstreamError {
-        http.unexpected(answer, Self.upstream, operation, context: context, logBody: false)
+        collection.unexpected(answer, operation, context)
     }
 
     @discardableResult
@@ -38,7 +31,7 @@ public struct CRUDAuditTrail: AuditTrail {
         if let s = record.subject { fields["subject"] = .string(s) }
         if let dedupe { fields["dedupe"] = .string(dedupe) }
         fields["__STATE__"] = "PUBLIC"
-        let answer = try await call("audit append", "POST", "/\(collection)/", body: .object(fields), context: context)
+        let answer = try await call("audit append", "POST", "/", body: .object(fields), context: context)
         if answer.status == 409 && dedupe != nil { return false }
         guard answer.status == 200 || answer.status == 201 else { throw unexpected(answer, "audit append", context) }
         return true
@@ -47,7 +40,7 @@ public struct CRUDAuditTrail: AuditTrail {
     public func records(teleconsultationId: String, before: Timestamp?, limit: Int, context: UpstreamContext) async throws -> [AuditRecord] {
         var q: JSONObject = ["teleconsultationId": .string(teleconsultationId)]
         if let before { q["at"] = ["$lt": .string(before.iso)] }
-        let answer = try await call("audit find", "GET", "/\(collection)/?_q=\(queryEncode(JSONValue.object(q).jsonString))&_s=-at&_l=\(limit)",
+        let answer = try await call("audit find", "GET", "/?_q=\(queryEncode(JSONValue.object(q).jsonString))&_s=-at&_l=\(limit)",
                                     context: context)
         guard answer.status == 200 else { throw unexpected(answer, "audit find", context) }
         guard let list = try answer.json(Self.upstream, "audit find").arrayValue else {
