@@ -20,8 +20,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
     ],
     targets: [
-        // libfcgi's protocol header (Debian libfcgi-dev) as a Swift module: definitions only, nothing linked.
-        .systemLibrary(name: "CFastCGI", providers: [.apt(["libfcgi-dev"])]),
+        // libfcgi (Debian libfcgi-dev to build, libfcgi0ldbl at run time, linked dynamically also in
+        // the static-stdlib build): it speaks the FastCGI protocol; plus the one shim that reads
+        // a kept connection's descriptor (see shim.h).
+        .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         // The C side of the executable: the Swift runtime's global-enqueue hook (SwiftNIO's event
         // loops as the global executor, also with the runtime linked in statically), signalfd.
         .target(name: "CProcessShims"),
@@ -31,14 +33,12 @@ let package = Package(
         .target(name: "Responder", dependencies: [
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
-        // FastCGI transport: a swift-service-lifecycle service on SwiftNIO (records framed with
-        // libfcgi's protocol definitions), params -> Request, response writer.
+        // FastCGI transport: libfcgi's responder loop on I/O threads of its own (epoll), a
+        // swift-service-lifecycle service; params -> Request, Response -> CGI headers and body.
         .target(name: "FastCGI", dependencies: [
             "CFastCGI", "Responder",
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // Values and pure rules, no I/O, time passed in.
@@ -85,11 +85,7 @@ let package = Package(
             .product(name: "MultipartKit", package: "multipart-kit"),
         ]),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
-        .testTarget(name: "FastCGITests", dependencies: [
-            "FastCGI", "Responder",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOEmbedded", package: "swift-nio"),
-        ]),
+        .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "Responder"]),
         .testTarget(name: "TeleconsultationDomainTests", dependencies: ["TeleconsultationDomain", "StrictJSON"]),
         .testTarget(name: "TeleconsultationServiceTests", dependencies: [
             "TeleconsultationService", "TeleconsultationDomain", "TeleconsultationPorts", "Responder", "StrictJSON",

@@ -1,43 +1,26 @@
 import HTTPTypes
-import NIOCore
+import Responder
 
-/// A request as the transport read it: its head (or why it could not be mapped) and its
-/// whole body.
+/// A request as the transport read it through libfcgi: its head, its whole body, and the
+/// params passed on; or why it is refused before reaching the application.
 public struct FastCGIRequest: Sendable {
-    public var requestId: UInt16
-    /// FCGI_KEEP_CONN: the web server keeps the connection for more requests.
-    public var keepConnection: Bool
-    public var head: Result<HTTPRequest, FastCGIRequestMapper.MappingError>
-    /// The params the server was asked to pass on (`FastCGIServerConfiguration.passedParams`).
-    public var serverVariables: [String: String] = [:]
+    /// nil when the params did not make a request head (`refusal` says why).
+    public var head: HTTPRequest?
     public var body: [UInt8]
-    /// Set when the body was larger than its route allows (this limit); the body was dropped.
-    public var bodyTooLarge: Int?
+    /// The params the server was asked to pass on (`FastCGIServerConfiguration.passedParams`).
+    public var serverVariables: [String: String]
+    /// Set when the request is answered by the transport-failure responder, not the application.
+    public var refusal: TransportFailure?
 }
 
-/// A response on its way out: the CGI response (status line, headers, body) for one request.
-public struct FastCGIResponse: Sendable {
-    public var requestId: UInt16
-    public var keepConnection: Bool
-    public var cgi: [UInt8]
+/// What went wrong before a request could reach the application.
+public enum TransportFailure: Sendable, Equatable {
+    case bodyTooLarge(limit: Int)
+    case malformedRequest(String)
 }
 
-/// The limits one connection reads requests under, and the params it passes on.
-struct FastCGIConnectionLimits: Sendable {
-    /// Largest body for a request head (its route may take more than the default).
-    var bodyLimit: @Sendable (HTTPRequest) -> Int
-    /// Largest PARAMS stream (the request's headers).
-    var maxParamsBytes: Int = 128 * 1024
-    /// A peer must deliver a whole request, and take a whole response, within this.
-    var ioTimeout: TimeAmount
-    /// A kept connection may wait this long for its next request.
-    var idleTimeout: TimeAmount
-    /// Once the server stops, how long a kept connection stays open for the web server to
-    /// close it (see `FastCGIRequestAssembler`).
-    var drainGrace: TimeAmount = .milliseconds(1_500)
-    /// The names of the params passed on as server variables.
-    var passedParams: [[UInt8]] = []
+/// The application's answers to transport-level failures, so that the one place that
+/// maps errors to HTTP stays in the application.
+public protocol TransportFailureResponder: Sendable {
+    func respond(to failure: TransportFailure, head: HTTPRequest?) async -> Response
 }
-
-/// Told to a connection when the server stops: the drain grace starts.
-struct FastCGIQuiesce: Sendable {}

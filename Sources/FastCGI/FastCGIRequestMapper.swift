@@ -1,14 +1,13 @@
 import HTTPTypes
 import Responder
 
-/// Turns FastCGI params into a `Request`. Pure: no libfcgi, so it is unit-tested directly.
+/// Turns FastCGI params (as libfcgi hands them over) into a request head. Pure: no libfcgi,
+/// so it is unit-tested directly.
 public enum FastCGIRequestMapper {
     public enum MappingError: Error, Equatable, Sendable {
         case missingMethod
         case invalidMethod(String)
         case invalidURI(String)
-        /// The PARAMS stream was not well-formed name-value pairs.
-        case invalidParams
     }
 
     /// Builds the request head from `NAME=VALUE` params.

@@ -125,6 +125,7 @@ fcgiConfiguration.bodyLimit = { [configuration] head in
     application.bodyLimit(for: head, bodyLimit: configuration.maxBodyBytes, uploadLimit: configuration.maxUploadBytes)
 }
 fcgiConfiguration.maxInFlight = configuration.maxInFlight
+fcgiConfiguration.ioThreads = configuration.fastCGIIOThreads
 fcgiConfiguration.ioTimeoutMilliseconds = configuration.fastCGIIOTimeoutMilliseconds
 fcgiConfiguration.idleTimeoutMilliseconds = configuration.fastCGIIdleTimeoutMilliseconds
 fcgiConfiguration.drainGraceMilliseconds = configuration.fastCGIDrainGraceMilliseconds
@@ -149,6 +150,15 @@ logger.info("listening", metadata: [
 // The long-lived parts as services: SIGTERM/SIGINT shut them down gracefully, the server first
 // (it stops accepting and drains), then the HTTP client. The drain deadline (SHUTDOWN_TIMEOUT_MS)
 // is the server's own, on the event loops' timers: the service group's would sleep on Dispatch.
+// A second SIGTERM or SIGINT during the drain ends the process at once, saying what it abandons.
+shutdownSignals.onSecondSignal { [logger, server, standardError] name in
+    let abandoned = server.requestsInFlight
+    logger.error("second \(name): stopping at once", metadata: [
+        "abandoned": .stringConvertible(abandoned.count), "requests": .array(abandoned.map { .string($0) }),
+    ])
+    standardError.flushAll()
+    Glibc.exit(1)
+}
 let groupConfiguration = ServiceGroupConfiguration(services: [
     .init(service: shutdownSignals, successTerminationBehavior: .gracefullyShutdownGroup),
     .init(service: HTTPClientService(transport: service.transport)),

@@ -125,6 +125,9 @@ public struct Configuration: Sendable {
     /// At shutdown, how long kept FastCGI connections stay open for the web server to close
     /// them (above the upstream keepalive_timeout and keepalive_time of the nginx profiles).
     public var fastCGIDrainGraceMilliseconds: Int
+    /// `FCGI_IO_THREADS`: the threads that make libfcgi's blocking calls; a peer that stalls
+    /// mid-request holds one until `FCGI_IO_TIMEOUT_MS`.
+    public var fastCGIIOThreads: Int = 16
     /// `FCGI_PEER_SECRET_FILE`'s secret: when set, only requests whose FastCGI params carry
     /// it are served (see `PeerSecret`); nil: every peer that can reach the socket is served.
     public var peerSecret: String? = nil
@@ -356,7 +359,8 @@ extension Configuration {
             maxInFlight: try integer("MAX_IN_FLIGHT", default: 1024, min: 1, max: 100_000),
             fastCGIIOTimeoutMilliseconds: try integer("FCGI_IO_TIMEOUT_MS", default: 5_000, min: 1),
             fastCGIIdleTimeoutMilliseconds: try integer("FCGI_IDLE_TIMEOUT_MS", default: 75_000, min: 1),
-            fastCGIDrainGraceMilliseconds: try integer("FCGI_DRAIN_GRACE_MS", default: 1_500, min: 0, max: 60_000))
+            fastCGIDrainGraceMilliseconds: try integer("FCGI_DRAIN_GRACE_MS", default: 1_500, min: 0, max: 60_000),
+            fastCGIIOThreads: try integer("FCGI_IO_THREADS", default: 16, min: 1, max: 256))
         configuration.peerSecret = peerSecret
         configuration.warnings = warnings
         return configuration
@@ -369,7 +373,7 @@ extension Configuration {
         "CRUD_TIMEOUT_MS", "BANDYER_TIMEOUT_MS", "AUTH_SERVICE_TIMEOUT_MS", "REQUEST_TIMEOUT_MS", "COMPENSATION_TIMEOUT_MS",
         "SHUTDOWN_TIMEOUT_MS", "LOG_LEVEL", "BASE_PATH", "USERID_HEADER_KEY", "TELECONSULTATION_SERVICE_CONFIG_PATH",
         "UNLIMITED_TELECONSULTATION", "LIVE_TELECONSULTATION", "IMMUTABLE_PERIOD_MS", "FCGI_SOCKET", "FCGI_SOCKET_GROUP",
-        "MAX_BODY_BYTES", "MAX_IN_FLIGHT", "FCGI_IO_TIMEOUT_MS", "FCGI_IDLE_TIMEOUT_MS", "FCGI_DRAIN_GRACE_MS", "MAX_UPLOAD_BYTES",
+        "MAX_BODY_BYTES", "MAX_IN_FLIGHT", "FCGI_IO_TIMEOUT_MS", "FCGI_IDLE_TIMEOUT_MS", "FCGI_DRAIN_GRACE_MS", "FCGI_IO_THREADS", "MAX_UPLOAD_BYTES",
         "TELECONSULTATION_DELETE_UPLOADS", "DEFAULT_RECORDING_TYPE", "CUSTOM_ID_USERS_API_ENDPOINT", "BANDYER_API_VERSION",
         "SWEEP_GRACE_MS", "SWEEP_DEADLINE_MS", "ROOM_CLAIMS_CRUD_NAME", "IDEMPOTENCY_CRUD_NAME", "IDEMPOTENCY_TTL_MS",
         "AUDIT_CRUD_NAME", "AUDIT_REQUIRED", "NGINX_PROFILE", "FCGI_PEER_SECRET_FILE",
