@@ -148,6 +148,7 @@ ms() { # wrk latency ("1.23ms", "850.00us", "1.20s") to milliseconds
     awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
 }
 peak_mib() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "-"; }
+threads_of() { awk '/^Threads/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo "-"; }
 reset_peak() { echo 5 > "/proc/$1/clear_refs" 2>/dev/null || true; }
 
 # CPU time (user + system, every thread) of processes, in clock ticks.
@@ -160,7 +161,7 @@ per_request() { awk -v t="$1" -v n="$2" -v hz="$hz" 'BEGIN { if (n > 0) printf "
 # shows each row's median: on a shared 2-core machine one run of a row can be 30 % off.
 repeat=${REPEAT:-3}
 order=()
-declare -A rps cpu what_of conns_of m_rps m_cpu m_ngx m_p50 m_p99 m_err m_rss
+declare -A rps cpu what_of conns_of m_rps m_cpu m_ngx m_p50 m_p99 m_err m_rss m_threads
 run() { # name, description, connections, server pid for CPU and RSS (or -), url, [lua], [4xx expected: "4xx"]
     local name=$1 what=$2 c=$3 pid=$4 url=$5 lua=${6:-} expect=${7:-}
     if [ -n "${ROWS:-}" ] && [[ " $ROWS " != *" $name "* ]]; then return; fi
@@ -196,13 +197,14 @@ run() { # name, description, connections, server pid for CPU and RSS (or -), url
     sock=$(awk '/Socket errors/ { gsub(",", ""); print $4 + $6 + $8 + $10 }' <<<"$out"); sock=${sock:-0}
     errors=$((non2xx + sock))
     [ "$pid" != "-" ] && rss=$(peak_mib "$pid")
+    local threads="-"; [ "$pid" != "-" ] && threads=$(threads_of "$pid"); m_threads[$name]+="$threads "
     local total; total=$(awk '/requests in/ { print $1 }' <<<"$out")
     local server_us="-" nginx_us; nginx_us=$(per_request "$nginx_ticks" "$total")
     [ "$pid" != "-" ] && server_us=$(per_request "$server_ticks" "$total")
     m_rps[$name]+="$r "; m_cpu[$name]+="$server_us "; m_ngx[$name]+="$nginx_us "
     m_p50[$name]+="$p50 "; m_p99[$name]+="$p99 "; m_err[$name]+="$errors "; m_rss[$name]+="$rss "
-    printf '%-10s %8s req/s  cpu %6s us/req (nginx %5s)  p50 %7s ms  p99 %8s ms  errors %s  rss %s MiB\n' \
-        "$name" "$r" "$server_us" "$nginx_us" "$p50" "$p99" "$errors" "$rss"
+    printf '%-10s %8s req/s  cpu %6s us/req (nginx %5s)  p50 %7s ms  p99 %8s ms  errors %s  rss %s MiB  threads %s\n' \
+        "$name" "$r" "$server_us" "$nginx_us" "$p50" "$p99" "$errors" "$rss" "$threads"
 }
 
 values() { tr ' ' '\n' <<<"$1" | awk '$1 != "" && $1 != "-"' | sort -g; }  # the numbers of a list ("-" is none)
@@ -230,6 +232,40 @@ for pass in $(seq "$repeat"); do
     run L2LAT "nginx proxy_pass, upstream answers after 200 ms" "$lconns" - "http://127.0.0.1:$front/l2slow"
     run LAT "service GET, upstream answers after 200 ms (fastcgi_keep_conn)" "$lconns" "$slow_pid" "http://127.0.0.1:$slowfront/api/v1/telecons-be/teleconsultation/$id" "$dir/get.lua"
 done
+# 10 000 connections that open, send half a FastCGI header and stall, on the app's socket
+# directly: what it costs (threads, memory) and whether the service still answers meanwhile.
+stall_report="-"
+if [ -z "${ROWS:-}" ] || [[ " $ROWS " == *" STALL "* ]]; then
+    reset_peak "$app_pid"
+    stall_report=$(python3 - "$dir/app.sock" "$app_pid" "$base/-/healthz" <<'PY'
+import os, socket, sys, time, urllib.request
+path, pid, url = sys.argv[1], sys.argv[2], sys.argv[3]
+def status(key):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(key): return line.split()[1]
+held, refused = [], 0
+for _ in range(10000):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.setblocking(False)
+    try:
+        s.connect(path); held.append(s)
+    except (BlockingIOError, ConnectionRefusedError, OSError):
+        refused += 1; s.close(); continue
+    try: s.send(bytes([1, 1, 0, 1, 0]))
+    except OSError: pass
+time.sleep(2)   # a benchmark's measuring window, not a test's wait
+t0 = time.monotonic()
+try: code = urllib.request.urlopen(url, timeout=30).status
+except Exception as e: code = f"error ({e})"
+took = (time.monotonic() - t0) * 1000
+print(f"{len(held)} connected ({refused} refused by the full backlog); threads {status('Threads:')}, "
+      f"RSS {int(status('VmRSS:')) / 1024:.1f} MiB (peak {int(status('VmHWM:')) / 1024:.1f}); "
+      f"meanwhile GET /-/healthz through nginx: {code} in {took:.0f} ms")
+for s in held: s.close()
+PY
+)
+    echo "STALL      $stall_report"
+fi
+
 rows=()
 for name in "${order[@]}"; do
     rps[$name]=$(median "${m_rps[$name]}"); cpu[$name]=$(median "${m_cpu[$name]}")
@@ -254,7 +290,8 @@ out="bench/results/bench-$(date -u +%Y%m%dT%H%M%SZ).md"
     echo "- healthz / F = $(ratio "${rps[healthz]:-}" "${rps[F]:-}") (target ≥ 0.85); with keep_conn $(ratio "${rps[healthz-KC]:-}" "${rps[F]:-}")"
     echo "- healthz CPU / C responder CPU = $(ratio "${cpu[healthz]:-}" "${cpu[F]:-}") (target ≤ 2); with keep_conn $(ratio "${cpu[healthz-KC]:-}" "${cpu[F]:-}")"
     echo "- latency run / ideal ($lconns / 0.2 s = $((lconns * 5)) req/s) = $(ratio "${rps[LAT]:-}" $((lconns * 5))) (target ≥ 0.95; nginx's own proxy: $(ratio "${rps[L2LAT]:-}" $((lconns * 5)))); p99 $(median "${m_p99[LAT]:-}") ms against nginx's $(median "${m_p99[L2LAT]:-}") ms (target: within 30 ms), errors $(total_of "${m_err[LAT]:-}")"
-    echo "- peak RSS of the service: $(max_of "${m_rss[GET]:-} ${m_rss[GET-KC]:-} ${m_rss[POST]:-} ${m_rss[healthz]:-} ${m_rss[healthz-KC]:-} ${m_rss[JSON100K]:-}") MiB under load, $(max_of "${m_rss[LAT]:-}") MiB with $lconns requests in flight (target ≤ 64)"
+    echo "- peak RSS of the service: $(max_of "${m_rss[GET]:-} ${m_rss[GET-KC]:-} ${m_rss[POST]:-} ${m_rss[healthz]:-} ${m_rss[healthz-KC]:-} ${m_rss[JSON100K]:-}") MiB under load, $(max_of "${m_rss[LAT]:-}") MiB with $lconns requests in flight (target ≤ 64); threads at the end of a row: at most $(max_of "${m_threads[GET]:-} ${m_threads[GET-KC]:-} ${m_threads[POST]:-} ${m_threads[healthz-KC]:-}") under load, $(max_of "${m_threads[LAT]:-}") with $lconns in flight"
+    echo "- 10 000 stalled connections: $stall_report"
 } > "$out"
 echo
 cat "$out"
