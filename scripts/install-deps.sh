@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and the tests need, when missing (runs as root, or
-# with sudo). libfcgi-dev: the FastCGI protocol header; nginx: the front; curl for make run.
-# With --test also what the tests use: libfcgi-bin (cgi-fcgi), lintian (the package check),
+# with sudo). libfcgi-dev: libfcgi, which speaks FastCGI for the app (headers, pkg-config, the
+# library; libfcgi0ldbl comes with it); nginx: the front; curl for make run.
+# With --test also what the tests use: libfcgi-bin (cgi-fcgi) and apache2-bin (mod_proxy_fcgi),
+# two more FastCGI clients; lintian (the package check),
 # debootstrap and systemd-container (the deploy test's Debian 12 container under systemd).
 # python3-venv is part of the base image (schemathesis and the OpenAPI validator come from
 # PyPI into .build/venv).
 set -euo pipefail
 pkgs=(libfcgi-dev nginx curl)
-[ "${1:-}" = "--test" ] && pkgs+=(libfcgi-bin lintian debootstrap systemd-container)
+[ "${1:-}" = "--test" ] && pkgs+=(libfcgi-bin apache2-bin lintian debootstrap systemd-container)
 need=()
 for pkg in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")

@@ -214,7 +214,8 @@ extension EndToEnd {
         @Test(arguments: [SIGTERM, SIGINT])
         func aSecondSignalDuringTheDrainEndsTheProcessAtOnce(_ second: Int32) async throws {
             try await withStack("second", env: ["SHUTDOWN_TIMEOUT_MS": "60000"]) { s in
-                try await s.fault(#"{"service":"crud","method":"GET","delayMs":30000}"#)
+                // The CRUD read is held until released: in flight in the app for as long as the test wants.
+                try await s.fault(#"{"service":"crud","method":"GET","hold":true}"#)
                 let id = "cccccccccccccccccccccccc"
                 async let slow = s.call("GET", "/teleconsultation/\(id)?token=secret", headers: ["miauserid": "u"])
                 try await s.waitForHeldRequests(atLeast: 1)
@@ -222,12 +223,60 @@ extension EndToEnd {
                 app.signal(SIGTERM)
                 #expect(waitUntil { app.stderr.contains("shutting down") })
                 app.signal(second)
-                // At once: well before the held call (30 s) or the drain deadline (60 s).
+                // At once: with the call still held, long before the drain deadline (60 s).
                 #expect(app.exitStatus(within: 5) == 1)
+                _ = try await http("POST", s.emulatorURL + "/_control/faults/release")
                 let name = second == SIGTERM ? "SIGTERM" : "SIGINT"
                 #expect(app.stderr.contains("second \(name): stopping at once"))
                 #expect(app.stderr.contains("GET /api/v1/telecons-be/teleconsultation/\(id)") && !app.stderr.contains("token=secret"))
                 #expect(try await slow.status == 502)
+            }
+        }
+
+        /// Apache httpd's mod_proxy_fcgi (Debian apache2-bin), in the foreground with its own
+        /// config, as a second FastCGI client besides nginx: kept connections (enablereuse),
+        /// bodies, the application's answers.
+        @Test func apacheModProxyFCGIServesTheAPIToo() async throws {
+            try await withStack("apache") { s in
+                let id = try await s.create([doctorJSON, patientJSON])
+                let dir = tempDir("apache")
+                chmod(dir, 0o755)
+                let port = freePort()
+                let modules = "/usr/lib/apache2/modules"
+                let config = """
+                    LoadModule mpm_event_module \(modules)/mod_mpm_event.so
+                    LoadModule authz_core_module \(modules)/mod_authz_core.so
+                    LoadModule proxy_module \(modules)/mod_proxy.so
+                    LoadModule proxy_fcgi_module \(modules)/mod_proxy_fcgi.so
+                    ServerName localhost
+                    ServerRoot \(dir)
+                    Listen 127.0.0.1:\(port)
+                    PidFile \(dir)/httpd.pid
+                    ErrorLog \(dir)/error.log
+                    DefaultRuntimeDir \(dir)
+                    User www-data
+                    Group www-data
+                    ProxyPass "/api/" "unix:\(s.socketPath)|fcgi://localhost/api/" enablereuse=on
+
+                    """
+                try config.write(toFile: dir + "/httpd.conf", atomically: true, encoding: .utf8)
+                let apache = try Child("/usr/sbin/apache2", ["-f", dir + "/httpd.conf", "-DFOREGROUND"], env: [:], dir: dir, name: "apache")
+                defer { apache.stop() }
+                #expect(waitUntil(exits: [apache]) {
+                    guard let fd = connectToLoopback(port: port) else { return false }
+                    close(fd)
+                    return true
+                }, "apache did not start: \(apache.stderr)")
+                let base = "http://127.0.0.1:\(port)/api/v1/telecons-be"
+                for _ in 0..<5 {
+                    let health = try await http("GET", base + "/-/healthz")
+                    #expect(health.status == 200 && health.json?["status"] == .string("OK"))
+                }
+                let link = try await http("GET", base + "/teleconsultation/\(id)", headers: ["miauserid": "dr-who"])
+                #expect(link.status == 200 && link.json?["accessLinkURL"]?.stringValue?.hasPrefix("http") == true, "\(link.status) \(link.text)")
+                let bad = try await http("POST", base + "/teleconsultation", headers: ["content-type": "application/json", "miauserid": "dr-who"],
+                                         body: #"{"participants":{"number":1}}"#)
+                #expect(bad.status == 400 && bad.json?["message"] == .string("body must have required property 'start_date'"), "\(bad.text)")
             }
         }
     }
