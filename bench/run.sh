@@ -68,6 +68,8 @@ http {
         location ~ "^/crud/teleconsultations/[0-9a-f]{24}/state\$" { return 204; }
         location = /crud/teleconsultations/ { return 200 '{"_id":"0123456789abcdef01234568"}'; }
         location = /crud/teleconsultation-users/ { return 200 '$map'; }
+        location = /crud/teleconsultation-room-claims/ { return 200 '{"_id":"0123456789abcdef01234569"}'; }
+        location ~ "^/crud/teleconsultation-room-claims/[0-9a-f]{24}\$" { return 200 '{"ok":1}'; }
         location = /bandyer/room/create { return 200 '$room'; }
         location ~ "^/slowcrud/teleconsultations/[0-9a-f]{24}\$" { echo_sleep 0.2; echo '$doc'; }
     }

@@ -4,26 +4,30 @@ import HTTPTypes
 import Logging
 import Synchronization
 
-/// The responder loop: libfcgi's blocking calls on a few I/O threads, driven by readiness.
+/// The responder loop: libfcgi's blocking calls on I/O threads of its own, driven by readiness.
 ///
-/// The I/O threads wait together on one epoll set that holds the listening socket, every idle
-/// kept connection, and an eventfd that says answers are waiting. A thread woken by the
-/// listening socket calls `FCGX_Accept_r` on a new `FCGX_Request` (the socket is
-/// non-blocking: a thread that lost the race gets `-EAGAIN`); one woken by a kept connection
-/// calls `FCGX_Accept_r` on that connection's request; either then reads the params and the
-/// body and hands the request to the application (`deliver`), and goes back to waiting. The
-/// application's answer comes back through `reply`, and a thread writes it with
-/// `FCGX_PutStr`/`FCGX_Finish_r`, then parks the connection in epoll again if the web server
-/// keeps it. No libfcgi call runs on an event loop or on Swift's concurrency pool, and an
-/// idle kept connection costs a registration, not a thread.
+/// One epoll set holds the listening socket, every idle kept connection (`EPOLLONESHOT`) and
+/// an eventfd that wakes the loop when answers are waiting. One I/O thread at a time is
+/// active: it waits in `epoll_wait`, then works through what came, in turn. For the listening
+/// socket it calls `FCGX_Accept_r` on a new `FCGX_Request` (the socket is non-blocking: if
+/// there was nothing to accept after all, libfcgi says `-EAGAIN`); for a kept connection it
+/// calls `FCGX_Accept_r` on that connection's request; either way it reads the params and the
+/// body and hands the request to the application (`deliver`). The application's answer comes
+/// back through `reply`, and the active thread writes it with `FCGX_PutStr`/`FCGX_Finish_r`,
+/// then parks the connection in epoll again if the web server keeps it. No libfcgi call runs
+/// on an event loop or on Swift's concurrency pool; an idle kept connection costs a
+/// registration, not a thread; under load the active thread rarely sleeps and one `epoll_wait`
+/// brings many events (this is what makes libfcgi cheap per request, docs/PERFORMANCE.md).
 ///
-/// Every event is taken by one thread (`EPOLLONESHOT`, one event per wait), so a peer that
-/// stalls holds one thread, never the others' events; the watchdog cuts it at the I/O
-/// deadline by interrupting the thread's blocking call with a signal (`SIGUSR2`, installed
-/// without `SA_RESTART`: the call fails with `EINTR` and libfcgi drops the connection).
-/// Idle kept connections are closed after the idle timeout, and, once the loop quiesces,
-/// after the drain grace. At most `maxConnections` connections are open; past that the
-/// listening socket leaves the epoll set and connections wait in the kernel's backlog.
+/// A peer that stalls mid-request holds the thread in a blocking read. The watchdog sees the
+/// active thread stuck in one call for `handover` (20 ms) and hands the work to a spare thread
+/// (started on demand, at most `threads`), which carries on with the events and answers
+/// waiting, so one stalled peer delays no other request by more than that; it cuts the stalled
+/// call at the I/O deadline by interrupting it with a signal (`SIGUSR2`, installed without
+/// `SA_RESTART`: the call fails with `EINTR` and libfcgi drops the connection), and the thread
+/// becomes a spare. Idle kept connections are closed after the idle timeout, and, once the
+/// loop quiesces, after the drain grace. At most `maxConnections` connections are open; past
+/// that the listening socket leaves the epoll set and connections wait in the kernel's backlog.
 final class ResponderLoop: @unchecked Sendable {
     struct Limits: Sendable {
         /// Largest body for a request head (its route may take more than the default).
@@ -40,10 +44,13 @@ final class ResponderLoop: @unchecked Sendable {
 
     private enum Token {
         static let listen: UInt64 = 1
-        static let replies: UInt64 = 2
+        static let wake: UInt64 = 2
         static let stop: UInt64 = 3
         static let firstConnection: UInt64 = 16
     }
+
+    /// How long the active thread may be in one blocking call before a spare takes over.
+    private static let handoverNanos: UInt64 = 20_000_000
 
     private enum Phase {
         /// A thread or the application has it.
@@ -69,18 +76,18 @@ final class ResponderLoop: @unchecked Sendable {
 
     private let listenFD: Int32
     private let epollFD: Int32
-    /// An eventfd in semaphore mode: one count per answer waiting in `replies`.
-    private let repliesFD: Int32
+    /// Wakes the thread in `epoll_wait` when answers are waiting and no thread is working.
+    private let wakeFD: Int32
     /// An eventfd written once: every I/O thread and the watchdog leave.
     private let stopFD: Int32
     private let maxConnections: Int
+    private let maxThreads: Int
     private let limits: Limits
     private let logger: Logger
     private let deliver: @Sendable (LibFCGIConnection, FastCGIRequest) -> Void
     private let onDrained: @Sendable () -> Void
     private let state = Mutex(State())
-    private let replies = Mutex(AnswerQueue())
-    private let clocks: [WorkerClock]
+    private let work = WorkQueue()
 
     struct SetupError: Error, CustomStringConvertible {
         let description: String
@@ -98,12 +105,12 @@ final class ResponderLoop: @unchecked Sendable {
         self.logger = logger
         self.deliver = deliver
         self.onDrained = onDrained
-        clocks = (0..<max(1, threads)).map { _ in WorkerClock() }
+        maxThreads = max(1, threads)
         epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
-        repliesFD = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE))
+        wakeFD = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
         stopFD = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
-        guard epollFD >= 0, repliesFD >= 0, stopFD >= 0 else { throw SetupError(description: "epoll/eventfd: \(String(cString: strerror(errno)))") }
-        guard control(EPOLL_CTL_ADD, repliesFD, events: UInt32(EPOLLIN.rawValue), token: Token.replies),
+        guard epollFD >= 0, wakeFD >= 0, stopFD >= 0 else { throw SetupError(description: "epoll/eventfd: \(String(cString: strerror(errno)))") }
+        guard control(EPOLL_CTL_ADD, wakeFD, events: UInt32(EPOLLIN.rawValue), token: Token.wake),
               control(EPOLL_CTL_ADD, stopFD, events: UInt32(EPOLLIN.rawValue), token: Token.stop) else {
             throw SetupError(description: "epoll_ctl: \(String(cString: strerror(errno)))")
         }
@@ -138,14 +145,9 @@ final class ResponderLoop: @unchecked Sendable {
 
     // MARK: threads
 
-    /// Starts the I/O threads and the watchdog.
+    /// Starts the first I/O thread and the watchdog (spares start when needed).
     func start() {
-        for (index, clock) in clocks.enumerated() {
-            clock.thread = Self.spawn { [self] in
-                tcb_name_this_thread("fcgi-io-\(index)")
-                work(clock)
-            }
-        }
+        work.withLock { w in startThread(&w) }
         _ = Self.spawn { [self] in
             tcb_name_this_thread("fcgi-watchdog")
             watch()
@@ -155,7 +157,21 @@ final class ResponderLoop: @unchecked Sendable {
     /// Makes every thread leave (those in a blocking call, at its deadline).
     func stop() {
         var one: UInt64 = 1
-        _ = write(stopFD, &one, 8)
+        _ = Glibc.write(stopFD, &one, 8)
+        work.withLock { w in
+            w.stopped = true
+            work.broadcast()
+        }
+    }
+
+    private func startThread(_ w: inout WorkQueue.Shared) {
+        let thread = IOThread()
+        w.threads.append(thread)
+        let index = w.threads.count - 1
+        thread.thread = Self.spawn { [self] in
+            tcb_name_this_thread("fcgi-io-\(index)")
+            run(thread)
+        }
     }
 
     private final class Body {
@@ -180,24 +196,60 @@ final class ResponderLoop: @unchecked Sendable {
         return thread
     }
 
-    private func work(_ clock: WorkerClock) {
+    /// An I/O thread: answers first, then the events already taken from epoll, then (if no
+    /// other thread does) `epoll_wait`; else it waits as a spare.
+    private func run(_ me: IOThread) {
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
         defer { scratch.deallocate() }
-        var event = epoll_event()
-        while true {
-            guard epoll_wait(epollFD, &event, 1, -1) == 1 else { continue }  // EINTR
-            switch event.data.u64 {
-            case Token.stop: return
-            case Token.listen: acceptOne(clock, scratch)
-            case Token.replies: writeOneReply(clock)
-            case let id: readNext(id, clock, scratch)
+        var events = [epoll_event](repeating: epoll_event(), count: 64)
+        work.lock()
+        while !work.shared.stopped {
+            if let answer = work.shared.replies.pop() {
+                me.phase = .working
+                work.unlock()
+                write(answer, me)
+                work.lock()
+            } else if let token = work.shared.ready.pop() {
+                me.phase = .working
+                work.unlock()
+                handle(token, me, scratch)
+                work.lock()
+            } else if !work.shared.polling {
+                work.shared.polling = true
+                me.phase = .polling
+                work.unlock()
+                let n = events.withUnsafeMutableBufferPointer { epoll_wait(epollFD, $0.baseAddress, Int32($0.count), -1) }
+                work.lock()
+                work.shared.polling = false
+                for event in events.prefix(max(0, Int(n))) {
+                    switch event.data.u64 {
+                    case Token.stop: work.shared.stopped = true
+                    case Token.wake:
+                        var count: UInt64 = 0
+                        _ = read(wakeFD, &count, 8)
+                    case let token: work.shared.ready.push(token)
+                    }
+                }
+            } else {
+                me.phase = .spare
+                work.wait()
             }
+        }
+        me.phase = .spare
+        work.broadcast()
+        work.unlock()
+    }
+
+    private func handle(_ token: UInt64, _ me: IOThread, _ scratch: UnsafeMutableRawBufferPointer) {
+        switch token {
+        case Token.listen: acceptOne(me, scratch)
+        default: readNext(token, me, scratch)
         }
     }
 
     // MARK: requests in
 
-    private func acceptOne(_ clock: WorkerClock, _ scratch: UnsafeMutableRawBufferPointer) {
+    private func acceptOne(_ clock: IOThread, _ scratch: UnsafeMutableRawBufferPointer) {
         let now = Self.now()
         let id: UInt64? = state.withLock { s in
             s.listenArmed = false
@@ -243,7 +295,7 @@ final class ResponderLoop: @unchecked Sendable {
     private var isQuiescing: Bool { state.withLock { !$0.accepting } }
 
     /// A parked kept connection became readable: its next request (or its end).
-    private func readNext(_ id: UInt64, _ clock: WorkerClock, _ scratch: UnsafeMutableRawBufferPointer) {
+    private func readNext(_ id: UInt64, _ clock: IOThread, _ scratch: UnsafeMutableRawBufferPointer) {
         let connection: LibFCGIConnection? = state.withLock { s in
             guard let entry = s.connections[id], case .parked = entry.phase else { return nil }
             s.connections[id] = (entry.connection, .busy)
@@ -261,7 +313,7 @@ final class ResponderLoop: @unchecked Sendable {
     }
 
     /// The request `accept()` began: read it and hand it over.
-    private func serve(_ connection: LibFCGIConnection, _ clock: WorkerClock, _ scratch: UnsafeMutableRawBufferPointer) {
+    private func serve(_ connection: LibFCGIConnection, _ clock: IOThread, _ scratch: UnsafeMutableRawBufferPointer) {
         let read = connection.read(limits: limits, scratch: scratch)
         clock.end()
         switch read {
@@ -276,16 +328,21 @@ final class ResponderLoop: @unchecked Sendable {
     // MARK: answers out
 
     /// The application's answer to the request the connection delivered (nil: abandoned,
-    /// the connection closes unanswered). Any thread; does not block.
+    /// the connection closes unanswered). Any thread; does not block: the active I/O thread
+    /// takes it after what it is doing, or, waiting in epoll, is woken for it.
     func reply(_ connection: LibFCGIConnection, _ cgi: [UInt8]?) {
-        replies.withLock { $0.push((connection, cgi)) }
-        var one: UInt64 = 1
-        _ = write(repliesFD, &one, 8)
+        let wake = work.withLock { w in
+            w.replies.push((connection, cgi))
+            return w.polling && !w.threads.contains { $0.phase == .working }
+        }
+        if wake {
+            var one: UInt64 = 1
+            _ = Glibc.write(wakeFD, &one, 8)
+        }
     }
 
-    private func writeOneReply(_ clock: WorkerClock) {
-        var count: UInt64 = 0
-        guard read(repliesFD, &count, 8) == 8, let (connection, cgi) = replies.withLock({ $0.pop() }) else { return }
+    private func write(_ answer: (LibFCGIConnection, [UInt8]?), _ clock: IOThread) {
+        let (connection, cgi) = answer
         state.withLock { _ in connection.current = nil }
         guard let cgi else {
             closeConnection(connection)
@@ -345,11 +402,10 @@ final class ResponderLoop: @unchecked Sendable {
     /// Cuts blocking calls past their deadline, closes kept connections idle past the idle
     /// timeout (or past the drain grace), and lets accepting resume after a pause.
     private func watch() {
-        let tick = Int32(clamping: max(10, min(250, Int(limits.ioTimeoutNanos / 10_000_000))))
         var stop = pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)
-        while poll(&stop, 1, tick) == 0 || stop.revents == 0 {
+        while poll(&stop, 1, Int32(Self.handoverNanos / 2_000_000)) == 0 || stop.revents == 0 {
             let now = Self.now()
-            for clock in clocks { clock.interruptIfLate(now: now) }
+            handOver(now: now)
             let expired: [LibFCGIConnection] = state.withLock { s in
                 var expired: [LibFCGIConnection] = []
                 for (id, entry) in s.connections {
@@ -366,6 +422,28 @@ final class ResponderLoop: @unchecked Sendable {
             // Out of the registry already: an event for one of them now finds nothing.
             for connection in expired { connection.close() }
             if !expired.isEmpty { checkDrained() }
+        }
+    }
+
+    /// Interrupts calls past their deadline, and when every working thread is stuck in a call
+    /// (and none waits in epoll, or work is waiting), gets another thread going: a spare, the
+    /// one in epoll (woken), or a new one up to `maxThreads`.
+    private func handOver(now: UInt64) {
+        work.withLock { w in
+            for thread in w.threads { thread.interruptIfLate(now: now) }
+            guard !w.stopped else { return }
+            // A working thread that is not stuck will get to what waits.
+            if w.threads.contains(where: { $0.phase == .working && !$0.isStuck(now: now, after: Self.handoverNanos) }) { return }
+            // One in epoll takes what comes next; only what already waits needs a hand.
+            if w.polling && w.replies.isEmpty && w.ready.isEmpty { return }
+            if w.threads.contains(where: { $0.phase == .spare }) {
+                work.signal()
+            } else if w.polling {
+                var one: UInt64 = 1
+                _ = Glibc.write(wakeFD, &one, 8)
+            } else if w.threads.count < maxThreads {
+                startThread(&w)
+            }
         }
     }
 
@@ -414,36 +492,86 @@ final class ResponderLoop: @unchecked Sendable {
     }
 }
 
-/// An I/O thread's deadline for the blocking call it is in; the watchdog interrupts it past it.
-final class WorkerClock: @unchecked Sendable {
-    /// Set once, before the watchdog starts.
-    var thread = pthread_t()
-    private let deadline = Mutex<(at: UInt64, io: UInt64)>((0, 0))
+/// An I/O thread: what it is doing (under the work queue's lock), and its deadline for the
+/// blocking call it is in (the watchdog interrupts it past it, and hands over when it is stuck).
+final class IOThread: @unchecked Sendable {
+    enum Phase { case working, polling, spare }
 
-    func begin(deadline at: UInt64, io: UInt64) { deadline.withLock { $0 = (at, io) } }
-    func end() { deadline.withLock { $0 = (0, 0) } }
+    /// Set once, before the watchdog looks at it (under the work queue's lock).
+    var thread = pthread_t()
+    /// Under the work queue's lock.
+    var phase = Phase.working
+    private let call = Mutex<(deadline: UInt64, io: UInt64, since: UInt64)>((0, 0, 0))
+
+    func begin(deadline: UInt64, io: UInt64) {
+        let since = ResponderLoop.now()
+        call.withLock { $0 = (deadline, io, since) }
+    }
+
+    func end() { call.withLock { $0 = (0, 0, 0) } }
+
+    func isStuck(now: UInt64, after: UInt64) -> Bool {
+        call.withLock { $0.since != 0 && $0.since + after <= now }
+    }
 
     /// Under the lock, so that the signal cannot reach the thread's next call instead: the
     /// thread takes the same lock before it moves on. A call cut short may be followed, inside
     /// the same libfcgi call, by one on a connection accepted next: that one gets a deadline of
     /// its own.
     func interruptIfLate(now: UInt64) {
-        deadline.withLock { d in
-            guard d.at != 0, d.at <= now else { return }
+        call.withLock { c in
+            guard c.deadline != 0, c.deadline <= now else { return }
             pthread_kill(thread, SIGUSR2)
-            d.at = now + d.io
+            c.deadline = now + c.io
         }
     }
 }
 
-/// The answers waiting for an I/O thread, first in first out.
-struct AnswerQueue {
-    private var items: [(LibFCGIConnection, [UInt8]?)] = []
+/// What the I/O threads share: the events taken from epoll and not yet handled, the answers
+/// waiting, who polls; a pthread mutex and condition (spares wait on it).
+final class WorkQueue: @unchecked Sendable {
+    struct Shared {
+        var ready = FIFO<UInt64>()
+        var replies = FIFO<(LibFCGIConnection, [UInt8]?)>()
+        var polling = false
+        var stopped = false
+        var threads: [IOThread] = []
+    }
+
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// Only with the lock held.
+    var shared = Shared()
+
+    init() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
+    }
+
+    func lock() { pthread_mutex_lock(mutex) }
+    func unlock() { pthread_mutex_unlock(mutex) }
+    /// With the lock held.
+    func wait() { pthread_cond_wait(condition, mutex) }
+    func signal() { pthread_cond_signal(condition) }
+    func broadcast() { pthread_cond_broadcast(condition) }
+
+    func withLock<T>(_ body: (inout Shared) -> T) -> T {
+        lock()
+        defer { unlock() }
+        return body(&shared)
+    }
+}
+
+/// First in, first out.
+struct FIFO<Element> {
+    private var items: [Element] = []
     private var head = 0
 
-    mutating func push(_ item: (LibFCGIConnection, [UInt8]?)) { items.append(item) }
+    var isEmpty: Bool { head == items.count }
 
-    mutating func pop() -> (LibFCGIConnection, [UInt8]?)? {
+    mutating func push(_ item: Element) { items.append(item) }
+
+    mutating func pop() -> Element? {
         guard head < items.count else { return nil }
         let item = items[head]
         head += 1
