@@ -88,11 +88,6 @@ public final class FastCGIServer: Service {
         self.onGracefulShutdown = onGracefulShutdown
     }
 
-    private struct Incoming: Sendable {
-        let connection: LibFCGIConnection
-        let request: FastCGIRequest
-    }
-
     public func run() async throws {
         let maxBody = configuration.maxBodyBytes
         let limits = ResponderLoop.Limits(
@@ -101,11 +96,16 @@ public final class FastCGIServer: Service {
             idleTimeoutNanos: UInt64(max(1, configuration.idleTimeoutMilliseconds)) * 1_000_000,
             drainGraceNanos: UInt64(max(0, configuration.drainGraceMilliseconds)) * 1_000_000,
             passedParams: configuration.passedParams.filter { !$0.hasPrefix("HTTP_") }.map { Array($0.utf8) })
-        let (incoming, continuation) = AsyncStream.makeStream(of: Incoming.self)
+        let tasks = RequestTasks()
+        let drained = OneShot()
         let loop = try ResponderLoop(listenFD: listenFD, threads: configuration.ioThreads, maxConnections: configuration.maxInFlight,
                                      limits: limits, logger: logger,
-                                     deliver: { continuation.yield(Incoming(connection: $0, request: $1)) },
-                                     onDrained: { continuation.finish() })
+                                     deliver: { [self] connection, request in
+                                         // Straight onto the global executor (the event loops): a task per request.
+                                         tasks.start { loop in await self.answer(request, on: connection, loop) }
+                                     },
+                                     onDrained: { drained.fire() })
+        tasks.loop = loop
         self.loop.withLock { $0 = loop }
         loop.start()
         let logger = self.logger
@@ -114,14 +114,10 @@ public final class FastCGIServer: Service {
         let sleep = configuration.sleep
         await withTaskCancellationHandler {
             await withTaskGroup(of: Void.self) { phases in
-                // Serving, until the drain is over.
+                // Serving, until the drain is over: every connection closed, so every request answered.
                 phases.addTask {
                     await withGracefulShutdownHandler {
-                        await withDiscardingTaskGroup { group in
-                            for await next in incoming {
-                                group.addTask { await self.answer(next, loop) }
-                            }
-                        }
+                        await drained.wait()
                     } onGracefulShutdown: {
                         self.onGracefulShutdown()
                         logger.info("shutting down", metadata: ["inFlight": .stringConvertible(loop.inFlight().count)])
@@ -148,6 +144,8 @@ public final class FastCGIServer: Service {
         } onCancel: {
             Self.abandon(loop.inFlight(), into: abandoned, logger: logger)
         }
+        // Abandoned ones are cancelled (they answer nothing), not awaited.
+        if !abandoned.requests.isEmpty { tasks.cancelAll() }
         loop.stop()
         let left = abandoned.requests
         if !left.isEmpty { throw AbandonedRequests(requests: left) }
@@ -165,9 +163,9 @@ public final class FastCGIServer: Service {
 
     /// One request, answered (or, abandoned at the drain deadline, its connection closed:
     /// the web server sees the close).
-    private func answer(_ next: Incoming, _ loop: ResponderLoop) async {
-        let response = await respond(to: next.request)
-        loop.reply(next.connection, Task.isCancelled ? nil : FastCGIResponseWriter.serialize(response))
+    private func answer(_ request: FastCGIRequest, on connection: LibFCGIConnection, _ loop: ResponderLoop) async {
+        let response = await respond(to: request)
+        loop.reply(connection, Task.isCancelled ? nil : FastCGIResponseWriter.serialize(response))
     }
 
     private func respond(to request: FastCGIRequest) async -> Response {
@@ -182,4 +180,61 @@ final class AbandonedList: Sendable {
     private let list = Mutex<[String]>([])
     func record(_ names: [String]) { list.withLock { $0 = names } }
     var requests: [String] { list.withLock { $0 } }
+}
+
+/// The request tasks in flight, to cancel them when the drain deadline abandons them.
+final class RequestTasks: @unchecked Sendable {
+    private let tasks = Mutex<(next: UInt64, running: [UInt64: Task<Void, Never>])>((0, [:]))
+    /// Set before the loop starts delivering.
+    var loop: ResponderLoop?
+
+    func start(_ body: @escaping @Sendable (ResponderLoop) async -> Void) {
+        guard let loop else { return }
+        // Made under the lock, so that its own removal (which takes the lock) comes after.
+        tasks.withLock { t in
+            t.next += 1
+            let key = t.next
+            t.running[key] = Task.detached { [self] in
+                await body(loop)
+                _ = tasks.withLock { $0.running.removeValue(forKey: key) }
+            }
+        }
+    }
+
+    func cancelAll() {
+        for task in tasks.withLock({ Array($0.running.values) }) { task.cancel() }
+    }
+}
+
+/// An event that happens once; waiting ends with it, or when the waiting task is cancelled.
+final class OneShot: Sendable {
+    private let state = Mutex<(fired: Bool, waiters: [UInt64: CheckedContinuation<Void, Never>], next: UInt64)>((false, [:], 0))
+
+    func fire() {
+        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.fired = true
+            defer { s.waiters = [:] }
+            return Array(s.waiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        let key = state.withLock { s -> UInt64 in
+            s.next += 1
+            return s.next
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { s -> Bool in
+                    if s.fired || Task.isCancelled { return true }
+                    s.waiters[key] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: key) }?.resume()
+        }
+    }
 }
