@@ -57,6 +57,8 @@ public final class FastCGIServer: Service {
     private let onGracefulShutdown: @Sendable () -> Void
     private let abandoned = AbandonedList()
     private let loop = Mutex<ResponderLoop?>(nil)
+    /// Set when the drain deadline abandons the requests in flight: they answer nothing.
+    private let abandoning = Atomic<Bool>(false)
 
     /// The requests the drain deadline abandoned (the service group does not pass on an error
     /// thrown while it cancels, so the caller asks).
@@ -96,16 +98,14 @@ public final class FastCGIServer: Service {
             idleTimeoutNanos: UInt64(max(1, configuration.idleTimeoutMilliseconds)) * 1_000_000,
             drainGraceNanos: UInt64(max(0, configuration.drainGraceMilliseconds)) * 1_000_000,
             passedParams: configuration.passedParams.filter { !$0.hasPrefix("HTTP_") }.map { Array($0.utf8) })
-        let tasks = RequestTasks()
         let drained = OneShot()
         let loop = try ResponderLoop(listenFD: listenFD, threads: configuration.ioThreads, maxConnections: configuration.maxInFlight,
                                      limits: limits, logger: logger,
                                      deliver: { [self] connection, request in
                                          // Straight onto the global executor (the event loops): a task per request.
-                                         tasks.start { loop in await self.answer(request, on: connection, loop) }
+                                         Task.detached { await self.answer(request, on: connection) }
                                      },
                                      onDrained: { drained.fire() })
-        tasks.loop = loop
         self.loop.withLock { $0 = loop }
         loop.start()
         let logger = self.logger
@@ -144,8 +144,8 @@ public final class FastCGIServer: Service {
         } onCancel: {
             Self.abandon(loop.inFlight(), into: abandoned, logger: logger)
         }
-        // Abandoned ones are cancelled (they answer nothing), not awaited.
-        if !abandoned.requests.isEmpty { tasks.cancelAll() }
+        // Abandoned ones answer nothing and are not awaited (the process ends).
+        if !abandoned.requests.isEmpty { self.abandoning.store(true, ordering: .relaxed) }
         loop.stop()
         let left = abandoned.requests
         if !left.isEmpty { throw AbandonedRequests(requests: left) }
@@ -163,9 +163,10 @@ public final class FastCGIServer: Service {
 
     /// One request, answered (or, abandoned at the drain deadline, its connection closed:
     /// the web server sees the close).
-    private func answer(_ request: FastCGIRequest, on connection: LibFCGIConnection, _ loop: ResponderLoop) async {
+    private func answer(_ request: FastCGIRequest, on connection: LibFCGIConnection) async {
         let response = await respond(to: request)
-        loop.reply(connection, Task.isCancelled ? nil : FastCGIResponseWriter.serialize(response))
+        guard let loop = loop.withLock({ $0 }) else { return }
+        loop.reply(connection, abandoning.load(ordering: .relaxed) ? nil : FastCGIResponseWriter.serialize(response))
     }
 
     private func respond(to request: FastCGIRequest) async -> Response {
@@ -180,30 +181,6 @@ final class AbandonedList: Sendable {
     private let list = Mutex<[String]>([])
     func record(_ names: [String]) { list.withLock { $0 = names } }
     var requests: [String] { list.withLock { $0 } }
-}
-
-/// The request tasks in flight, to cancel them when the drain deadline abandons them.
-final class RequestTasks: @unchecked Sendable {
-    private let tasks = Mutex<(next: UInt64, running: [UInt64: Task<Void, Never>])>((0, [:]))
-    /// Set before the loop starts delivering.
-    var loop: ResponderLoop?
-
-    func start(_ body: @escaping @Sendable (ResponderLoop) async -> Void) {
-        guard let loop else { return }
-        // Made under the lock, so that its own removal (which takes the lock) comes after.
-        tasks.withLock { t in
-            t.next += 1
-            let key = t.next
-            t.running[key] = Task.detached { [self] in
-                await body(loop)
-                _ = tasks.withLock { $0.running.removeValue(forKey: key) }
-            }
-        }
-    }
-
-    func cancelAll() {
-        for task in tasks.withLock({ Array($0.running.values) }) { task.cancel() }
-    }
 }
 
 /// An event that happens once; waiting ends with it, or when the waiting task is cancelled.

@@ -343,7 +343,6 @@ final class ResponderLoop: @unchecked Sendable {
 
     private func write(_ answer: (LibFCGIConnection, [UInt8]?), _ clock: IOThread) {
         let (connection, cgi) = answer
-        state.withLock { _ in connection.current = nil }
         guard let cgi else {
             closeConnection(connection)
             return
@@ -358,7 +357,9 @@ final class ResponderLoop: @unchecked Sendable {
     /// server did not keep (or that failed, or that the drain grace ended) is closed.
     private func park(_ connection: LibFCGIConnection) {
         let fd = connection.descriptor
-        let parked: Bool = fd >= 0 && state.withLock { s in
+        let parked: Bool = state.withLock { s in
+            connection.current = nil
+            guard fd >= 0 else { return false }
             let now = Self.now()
             if let end = s.graceEnd, now >= end { return false }
             // Registered under the lock: the watchdog cannot close it in between (and its
@@ -377,6 +378,7 @@ final class ResponderLoop: @unchecked Sendable {
     private func closeConnection(_ connection: LibFCGIConnection) {
         connection.close()
         state.withLock { s in
+            connection.current = nil
             s.connections[connection.id] = nil
             s.open -= 1
             rearmListen(&s, now: Self.now())
@@ -403,9 +405,13 @@ final class ResponderLoop: @unchecked Sendable {
     /// timeout (or past the drain grace), and lets accepting resume after a pause.
     private func watch() {
         var stop = pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)
+        var nextExpiry: UInt64 = 0
         while poll(&stop, 1, Int32(Self.handoverNanos / 2_000_000)) == 0 || stop.revents == 0 {
             let now = Self.now()
             handOver(now: now)
+            // Idle kept connections: a scan every 100 ms is plenty for timeouts of seconds.
+            guard now >= nextExpiry else { continue }
+            nextExpiry = now + 100_000_000
             let expired: [LibFCGIConnection] = state.withLock { s in
                 var expired: [LibFCGIConnection] = []
                 for (id, entry) in s.connections {
