@@ -6,7 +6,8 @@ import Synchronization
 
 /// The responder loop: libfcgi's blocking calls on I/O threads of its own, driven by readiness.
 ///
-/// One epoll set holds the listening socket, every idle kept connection (`EPOLLONESHOT`) and
+/// One epoll set holds the listening socket (level-triggered, while the loop may accept), every
+/// idle kept connection (`EPOLLONESHOT`) and
 /// an eventfd that wakes the loop when answers are waiting. One I/O thread at a time is
 /// active: it waits in `epoll_wait`, then works through what came, in turn. For the listening
 /// socket it calls `FCGX_Accept_r` on a new `FCGX_Request` (the socket is non-blocking: if
@@ -115,7 +116,7 @@ final class ResponderLoop: @unchecked Sendable {
             throw SetupError(description: "epoll_ctl: \(String(cString: strerror(errno)))")
         }
         let armed = state.withLock { s in
-            s.listenArmed = control(EPOLL_CTL_ADD, listenFD, events: UInt32(EPOLLIN.rawValue) | EPOLLONESHOT.rawValue, token: Token.listen)
+            s.listenArmed = control(EPOLL_CTL_ADD, listenFD, events: UInt32(EPOLLIN.rawValue), token: Token.listen)
             return s.listenArmed
         }
         guard armed else { throw SetupError(description: "epoll_ctl(listening socket): \(String(cString: strerror(errno)))") }
@@ -252,13 +253,11 @@ final class ResponderLoop: @unchecked Sendable {
     private func acceptOne(_ clock: IOThread, _ scratch: UnsafeMutableRawBufferPointer) {
         let now = Self.now()
         let id: UInt64? = state.withLock { s in
-            s.listenArmed = false
             guard s.accepting, s.open < maxConnections else { return nil }
             s.open += 1
             s.nextID += 1
-            // Armed again before this accept: other threads take the connections behind it,
-            // and a connection that stalls here holds this thread only.
-            rearmListen(&s, now: now)
+            // Full: the next ones wait in the kernel's backlog until a connection closes.
+            if s.open >= maxConnections { disarmListen(&s) }
             return s.nextID
         }
         guard let id else { return }
@@ -284,7 +283,11 @@ final class ResponderLoop: @unchecked Sendable {
         }
         state.withLock { s in
             s.open -= 1
-            if transient { s.retryListenAt = Self.now() + 100_000_000 }
+            if transient {
+                // Out of descriptors: the socket stays readable, so it leaves epoll for a moment.
+                s.retryListenAt = Self.now() + 100_000_000
+                disarmListen(&s)
+            }
             if fatal { s.failure = s.failure ?? "accept: \(String(cString: strerror(error)))" }
             rearmListen(&s, now: Self.now())
         }
@@ -391,7 +394,12 @@ final class ResponderLoop: @unchecked Sendable {
     /// Puts the listening socket back in the epoll set when it may accept again.
     private func rearmListen(_ s: inout State, now: UInt64) {
         guard s.accepting, !s.listenArmed, s.open < maxConnections, now >= s.retryListenAt else { return }
-        s.listenArmed = control(EPOLL_CTL_MOD, listenFD, events: UInt32(EPOLLIN.rawValue) | EPOLLONESHOT.rawValue, token: Token.listen)
+        s.listenArmed = control(EPOLL_CTL_ADD, listenFD, events: UInt32(EPOLLIN.rawValue), token: Token.listen)
+    }
+
+    private func disarmListen(_ s: inout State) {
+        if s.listenArmed { _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil) }
+        s.listenArmed = false
     }
 
     private func control(_ operation: Int32, _ fd: Int32, events: UInt32, token: UInt64) -> Bool {
@@ -463,8 +471,7 @@ final class ResponderLoop: @unchecked Sendable {
             guard s.accepting else { return }
             s.accepting = false
             s.graceEnd = Self.now() + limits.drainGraceNanos
-            if s.listenArmed { _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil) }
-            s.listenArmed = false
+            disarmListen(&s)
         }
         checkDrained()
     }
