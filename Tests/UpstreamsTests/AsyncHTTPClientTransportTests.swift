@@ -31,7 +31,7 @@ import Testing
     @Test func answersComeBackWholeAndAKeptConnectionIsReused() async throws {
         try await withServer({ _, _ in .respond(status: 200, body: "{\"ok\":true}") }) { server, client in
             for _ in 0..<3 {
-                let a = try await client.send(UpstreamRequest(method: "GET", url: server.url("/doc"), headers: [("x-request-id", "r1")]), timeout: .seconds(2))
+                let a = try await client.send(UpstreamRequest(method: "GET", url: server.url("/doc"), headers: [("x-request-id", "r1")]), timeout: .seconds(10))
                 #expect(a.status == 200 && String(decoding: a.body, as: UTF8.self) == "{\"ok\":true}")
             }
             #expect(server.connections == 1)
@@ -42,7 +42,7 @@ import Testing
 
     @Test func aBodyIsSentWithItsTypeAndLengthAndChunkedAnswersAreRead() async throws {
         try await withServer({ _, _ in .raw("HTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n") }) { server, client in
-            let a = try await client.send(UpstreamRequest(method: "POST", url: server.url("/c"), body: .json(["k": 1])), timeout: .seconds(2))
+            let a = try await client.send(UpstreamRequest(method: "POST", url: server.url("/c"), body: .json(["k": 1])), timeout: .seconds(10))
             #expect(a.status == 201 && a.body == Array("abcde".utf8))
             let seen = try #require(server.requests.first).lowercased()
             #expect(seen.contains("content-type: application/json\r\n") && seen.contains("content-length: 7\r\n") && seen.hasSuffix("\r\n\r\n{\"k\":1}"))
@@ -51,20 +51,33 @@ import Testing
 
     @Test func aConnectionTheServerClosesIsNotReused() async throws {
         try await withServer({ _, _ in .respond(status: 200, body: "x", close: true) }) { server, client in
-            for _ in 0..<2 { _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/")), timeout: .seconds(2)) }
+            for _ in 0..<2 { _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/")), timeout: .seconds(10)) }
             #expect(server.connections == 2)
         }
+    }
+
+    @Test func aKeptConnectionIsClosedBeforeTheServersAnnouncedKeepAliveTimeout() async throws {
+        try await withServer({ _, _ in .raw("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nkeep-alive: timeout=1, max=100\r\n\r\nok") }) { server, client in
+            let began = ContinuousClock.now
+            _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/a")), timeout: .seconds(10))
+            // The client's own idle timer is 4 s: only the announced 1 s closes it this soon.
+            #expect(await server.closedByClient(atLeast: 1, within: .seconds(3)), "the idle connection was not closed")
+            #expect(began.duration(to: .now) < .seconds(1), "closed before the server's 1 s: \(began.duration(to: .now))")
+            let a = try await client.send(UpstreamRequest(method: "POST", url: server.url("/b"), body: .json([:])), timeout: .seconds(10))
+            #expect(a.status == 200 && server.connections == 2)
+        }
+        #expect(KeepAliveTimeoutHandler.timeout("max=5, timeout=7") == .seconds(7) && KeepAliveTimeoutHandler.timeout("max=5") == nil)
     }
 
     @Test func aStaleKeptConnectionIsRetriedOnceForAGetButNeverForAPost() async throws {
         // The second request on every connection is read and dropped: the server closed the
         // connection as the client reused it.
         try await withServer({ index, _ in index == 1 ? .drop : .respond(status: 200, body: "ok") }) { server, client in
-            _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/a")), timeout: .seconds(2))
-            let again = try await client.send(UpstreamRequest(method: "GET", url: server.url("/a")), timeout: .seconds(2))
+            _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/a")), timeout: .seconds(10))
+            let again = try await client.send(UpstreamRequest(method: "GET", url: server.url("/a")), timeout: .seconds(10))
             #expect(again.status == 200 && server.connections == 2, "retried on a new connection")
             await #expect(throws: TransportError.self) {
-                _ = try await client.send(UpstreamRequest(method: "POST", url: server.url("/b"), body: .json([:])), timeout: .seconds(2))
+                _ = try await client.send(UpstreamRequest(method: "POST", url: server.url("/b"), body: .json([:])), timeout: .seconds(10))
             }
             #expect(server.requests.filter { $0.hasPrefix("POST") }.count == 1, "a POST is never sent twice")
         }
@@ -75,7 +88,7 @@ import Testing
             await #expect(throws: TransportError.timeout) {
                 _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/slow")), timeout: .milliseconds(100))
             }
-            _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/fast")), timeout: .seconds(2))
+            _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/fast")), timeout: .seconds(10))
             #expect(server.connections == 2)
         }
     }
@@ -83,7 +96,7 @@ import Testing
     @Test func anAnswerLargerThanTheLimitIsRefused() async throws {
         try await withServer({ _, _ in .respond(status: 200, body: String(repeating: "x", count: 2_000)) }, maxAnswerBytes: 1_000) { server, client in
             await #expect(throws: TransportError.bodyTooLarge) {
-                _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/")), timeout: .seconds(2))
+                _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/")), timeout: .seconds(10))
             }
         }
     }
@@ -91,7 +104,7 @@ import Testing
     @Test func requestsPastTheConnectionLimitWaitTheirTurn() async throws {
         try await withServer({ _, _ in .respond(status: 200, body: "ok") }, maxConnections: 1) { server, client in
             try await withThrowingTaskGroup(of: Int.self) { group in
-                for _ in 0..<8 { group.addTask { try await client.send(UpstreamRequest(method: "GET", url: server.url("/")), timeout: .seconds(2)).status } }
+                for _ in 0..<8 { group.addTask { try await client.send(UpstreamRequest(method: "GET", url: server.url("/")), timeout: .seconds(10)).status } }
                 for try await status in group { #expect(status == 200) }
             }
             #expect(server.connections == 1)
@@ -126,7 +139,7 @@ import Testing
             return ch.close().map { p }
         }.get()
         do {
-            _ = try await client.send(UpstreamRequest(method: "GET", url: "http://127.0.0.1:\(port)/"), timeout: .seconds(2))
+            _ = try await client.send(UpstreamRequest(method: "GET", url: "http://127.0.0.1:\(port)/"), timeout: .seconds(10))
             Issue.record("no error")
         } catch {
             guard case .unreachable(let why) = error else { Issue.record("\(error)"); return }
@@ -157,17 +170,17 @@ import Testing
             ]
             for (header, reason) in refused {
                 await #expect(throws: TransportError.unreachable(reason)) {
-                    _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/refused"), headers: [header]), timeout: .seconds(2))
+                    _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/refused"), headers: [header]), timeout: .seconds(10))
                 }
             }
             #expect(server.connections == 0 && server.requests.isEmpty, "nothing reached the server: \(server.requests)")
             // The server was listening all along: a clean request reaches it, and only that one.
-            let a = try await client.send(UpstreamRequest(method: "GET", url: server.url("/clean"), headers: [("x-request-id", "r1")]), timeout: .seconds(2))
+            let a = try await client.send(UpstreamRequest(method: "GET", url: server.url("/clean"), headers: [("x-request-id", "r1")]), timeout: .seconds(10))
             #expect(a.status == 200 && server.connections == 1 && server.requests.count == 1)
             #expect(server.requests.first?.hasPrefix("GET /clean HTTP/1.1\r\n") == true)
             // And the secret-looking value of a refused header is named nowhere.
             do {
-                _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/"), headers: [("authorization", "Bearer s3cret\r\n")]), timeout: .seconds(2))
+                _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/"), headers: [("authorization", "Bearer s3cret\r\n")]), timeout: .seconds(10))
             } catch {
                 #expect(!"\(error)".contains("s3cret"))
             }
@@ -262,6 +275,32 @@ final class ScriptedServer: Sendable {
         }
     }
 
+    private let closes = AsyncStream<Void>.makeStream()
+    private let closedCount = Mutex(0)
+
+    /// True once the client closed `n` connections, false if it did not within `timeout`.
+    func closedByClient(atLeast n: Int, within timeout: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                if self.closedCount.withLock({ $0 }) >= n { return true }
+                for await _ in self.closes.stream where self.closedCount.withLock({ $0 }) >= n { return true }
+                return false
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
+    fileprivate func peerClosed() {
+        closedCount.withLock { $0 += 1 }
+        closes.continuation.yield()
+    }
+
     fileprivate init(port: Int) { self.port = port }
     fileprivate func opened() { state.withLock { $0.connections += 1 } }
     fileprivate func read(_ request: String) {
@@ -288,6 +327,13 @@ private final class ScriptedHandler: ChannelInboundHandler, @unchecked Sendable 
         context.fireChannelActive()
     }
 
+    /// The client closed the connection (the server closes only after `.drop` or `close`).
+    func channelInactive(context: ChannelHandlerContext) {
+        if !closedHere { server.peerClosed() }
+        context.fireChannelInactive()
+    }
+    var closedHere = false
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         buffer += String(decoding: unwrapInboundIn(data).readableBytesView, as: UTF8.self)
         while let end = buffer.range(of: "\r\n\r\n") {
@@ -305,10 +351,11 @@ private final class ScriptedHandler: ChannelInboundHandler, @unchecked Sendable 
             case .respond(let status, let body, let close):
                 let text = "HTTP/1.1 \(status) X\r\ncontent-length: \(body.utf8.count)\r\n\(close ? "connection: close\r\n" : "")\r\n\(body)"
                 context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: text)), promise: nil)
-                if close { context.close(promise: nil) }
+                if close { closedHere = true; context.close(promise: nil) }
             case .raw(let text):
                 context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: text)), promise: nil)
             case .drop:
+                closedHere = true
                 context.close(promise: nil)
                 return
             case .silent:

@@ -23,8 +23,9 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         public var maxConnectionsPerHost = 256
         public var connectTimeout: TimeAmount = .seconds(5)
         /// An idle connection is closed after this (on a timer), under the 5 s after which
-        /// Node.js servers close idle keep-alive connections by default. A server that
-        /// closes sooner is noticed when its close arrives: the connection leaves the pool.
+        /// Node.js servers close idle keep-alive connections by default; sooner when the server
+        /// announces less (`Keep-Alive: timeout=N`, see `KeepAliveTimeoutHandler`). A server
+        /// that closes sooner still is noticed when its close arrives: the connection leaves the pool.
         public var idleTimeout: TimeAmount = .seconds(4)
         public var maxAnswerBytes = 4 << 20
         public var tls: TLSConfiguration = .makeClientConfiguration()
@@ -127,6 +128,8 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
                                  concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.maxConnectionsPerHost)
         // A refused connection is an answer (502 at once), not a reason to retry until the deadline (504).
         c.connectionPool.retryConnectionEstablishment = false
+        // A server's `Keep-Alive: timeout=N` is honoured: its idle connections are closed first.
+        c.http1_1ConnectionDebugInitializer = { channel in KeepAliveTimeoutHandler.install(on: channel) }
         if let proxy {
             let authorization = proxy.username.map { HTTPClient.Authorization.basic(username: $0, password: proxy.password ?? "") }
             c.proxy = .server(host: proxy.host, port: proxy.port, authorization: authorization)
