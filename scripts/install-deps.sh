@@ -2,12 +2,13 @@
 # Installs the Debian packages the build and the tests need, when missing (runs as root, or
 # with sudo). libfcgi-dev: the FastCGI protocol header; nginx: the front; curl for make run.
 # With --test also what the tests use: libfcgi-bin (cgi-fcgi), lintian (the package check),
-# debootstrap and systemd-container (the deploy test's Debian 12 container under systemd).
+# debootstrap and systemd-container (the deploy test's Debian 12 container under systemd),
+# python3 and openssl (the outbound tests' proxy, relay and TLS peers, and their certificates).
 # python3-venv is part of the base image (schemathesis and the OpenAPI validator come from
 # PyPI into .build/venv).
 set -euo pipefail
 pkgs=(libfcgi-dev nginx curl)
-[ "${1:-}" = "--test" ] && pkgs+=(libfcgi-bin lintian debootstrap systemd-container)
+[ "${1:-}" = "--test" ] && pkgs+=(libfcgi-bin lintian debootstrap systemd-container python3 openssl)
 need=()
 for pkg in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")
