@@ -207,6 +207,23 @@ extension EndToEnd {
             }
         }
 
+        /// A header value the configuration brings (DEFAULT_CLIENT_TYPE, sent to auth0-client as
+        /// the client type) that would split the request is refused before anything is sent:
+        /// auth0-client, listening all along, receives nothing.
+        @Test func aHeaderThatWouldSplitTheRequestNeverLeavesTheApp() async throws {
+            for value in ["frontend\r\nx-injected: yes", "frontend\u{1}"] {
+                try await withStack("header-split", auth0: true, env: ["DEFAULT_CLIENT_TYPE": value]) { s in
+                    try await s.seedAuth0(#"[{"user_id":"d","name":"Doc","groups":["doctor"]},{"user_id":"p","name":"Pat","groups":["patient"]}]"#)
+                    let r = try await s.call("POST", "/teleconsultation", body: #"{"participants":{"number":2,"data":[{"userExternalId":"d"},{"userExternalId":"p"}]},"start_date":"\#(iso(60))","end_date":"\#(iso(600))"}"#)
+                    #expect(r.status == 502, "\(value.debugDescription): \(r.status) \(r.text)")
+                    #expect(try await s.requests().filter { $0["service"] == "auth0" }.isEmpty, "auth0-client received a request")
+                    let log = s.app?.stderr ?? ""
+                    #expect(log.contains("refused before sending: a header value has a control character"), "\(log.suffix(2000))")
+                    #expect(!log.contains("x-injected"), "the refused value is not logged")
+                }
+            }
+        }
+
         @Test func httpsUpstreamsAreCheckedAgainstTheSystemRootsOrTheCAFile() async throws {
             let dir = tempDir("tls")
             let pki = try TestPKI(dir: dir, names: ["localhost"])
