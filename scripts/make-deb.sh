@@ -53,7 +53,7 @@ Version: $version
 Architecture: $arch
 Maintainer: teleconsultation-backend maintainers <maintainers@teleconsultation-backend.invalid>
 Installed-Size: $size
-Depends: libc6 (>= 2.36), libgcc-s1 (>= 3.0), libstdc++6 (>= 12), init-system-helpers (>= 1.54)
+Depends: libc6 (>= 2.36), libgcc-s1 (>= 3.0), libstdc++6 (>= 12), zlib1g (>= 1:1.2.0), libfcgi0ldbl (>= 2.4.2-2+deb12u1), init-system-helpers (>= 1.54)
 Recommends: nginx
 Section: net
 Priority: optional

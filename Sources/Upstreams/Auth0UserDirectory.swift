@@ -30,7 +30,7 @@ public struct Auth0UserDirectory: UserDirectory {
         let q: JSONValue = ["user_id": ["$in": .array(ids.map(JSONValue.string))]]
         let request = UpstreamRequest(method: "GET", url: baseURL + "/users/?_q=" + queryEncode(q.jsonString), headers: headers(context))
         let answer = try await http.call(Self.upstream, "users", request, timeout: timeout, context: context)
-        guard answer.status == 200 else { throw http.unexpected(answer, Self.upstream, "users", context: context, logBody: true) }
+        guard answer.status == 200 else { throw http.unexpected(answer, Self.upstream, "users", context: context) }
         guard let list = try answer.json(Self.upstream, "users").arrayValue else {
             throw UpstreamError(upstream: Self.upstream, operation: "users", kind: .invalidResponse("not an array"))
         }
@@ -41,7 +41,7 @@ public struct Auth0UserDirectory: UserDirectory {
         let request = UpstreamRequest(method: "GET", url: baseURL + "/userinfo", headers: headers(context))
         let answer = try await http.call(Self.upstream, "userinfo", request, timeout: timeout, context: context)
         if answer.status == 401 || answer.status == 403 { return nil }
-        guard answer.status == 200 else { throw http.unexpected(answer, Self.upstream, "userinfo", context: context, logBody: true) }
+        guard answer.status == 200 else { throw http.unexpected(answer, Self.upstream, "userinfo", context: context) }
         let v = try answer.json(Self.upstream, "userinfo")
         guard let sub = v["sub"]?.stringValue ?? v["user_id"]?.stringValue, !sub.isEmpty else {
             throw UpstreamError(upstream: Self.upstream, operation: "userinfo", kind: .invalidResponse("no sub"))

@@ -37,10 +37,9 @@ public struct BandyerVideoProvider: VideoProvider {
                             timeout: timeout, context: context)
     }
 
-    /// An answer outside the contract. Bodies of calls whose answers can carry personal
-    /// links are never logged; the others are, without the key.
-    func unexpected(_ answer: UpstreamAnswer, _ operation: String, _ context: UpstreamContext, bodyMayCarryLinks: Bool = false) -> UpstreamError {
-        http.unexpected(answer, Self.upstream, operation, context: context, logBody: !bodyMayCarryLinks, secrets: [apiKey])
+    /// An answer outside the contract (logged without its body, see `UpstreamHTTP.unexpected`).
+    func unexpected(_ answer: UpstreamAnswer, _ operation: String, _ context: UpstreamContext) -> UpstreamError {
+        http.unexpected(answer, Self.upstream, operation, context: context)
     }
 
     func invalid(_ operation: String, _ what: String) -> UpstreamError {
@@ -48,10 +47,10 @@ public struct BandyerVideoProvider: VideoProvider {
     }
 
     /// The answer of a call that succeeds with 200 or 201, as JSON.
-    func created(_ operation: String, _ wire: WireCall, context: UpstreamContext, bodyMayCarryLinks: Bool = false) async throws -> JSONValue {
+    func created(_ operation: String, _ wire: WireCall, context: UpstreamContext) async throws -> JSONValue {
         let answer = try await call(operation, wire, context: context)
         guard answer.status == 200 || answer.status == 201 else {
-            throw unexpected(answer, operation, context, bodyMayCarryLinks: bodyMayCarryLinks)
+            throw unexpected(answer, operation, context)
         }
         return try answer.json(Self.upstream, operation)
     }
@@ -63,7 +62,7 @@ public struct BandyerVideoProvider: VideoProvider {
     }
 
     public func createRoom(_ plan: RoomPlan, context: UpstreamContext) async throws -> CreatedRoom {
-        let v = try await created("create room", dialect.createRoom(plan), context: context, bodyMayCarryLinks: true)
+        let v = try await created("create room", dialect.createRoom(plan), context: context)
         let (id, found) = dialect.room(in: v)
         guard let id, Identifiers.isProviderId(id) else { throw invalid("create room", "no valid room id") }
         var links: [String: String] = [:]
@@ -85,7 +84,7 @@ public struct BandyerVideoProvider: VideoProvider {
     public func rooms(offset: Int, limit: Int, context: UpstreamContext) async throws -> ProviderRoomsPage? {
         guard let wire = dialect.rooms(offset: offset, limit: limit) else { return nil }
         let answer = try await call("list rooms", wire, context: context)
-        guard answer.status == 200 else { throw unexpected(answer, "list rooms", context, bodyMayCarryLinks: true) }
+        guard answer.status == 200 else { throw unexpected(answer, "list rooms", context) }
         guard let page = dialect.roomsPage(in: try answer.json(Self.upstream, "list rooms"), offset: offset) else {
             throw invalid("list rooms", "no rooms list")
         }
@@ -106,7 +105,7 @@ public struct BandyerVideoProvider: VideoProvider {
         guard Identifiers.isProviderId(id) else { throw invalid("room information", "not a provider id") }
         let answer = try await call("room information", dialect.roomInformation(id: id), context: context)
         if answer.status == 404 { return nil }
-        guard answer.status == 200 else { throw unexpected(answer, "room information", context, bodyMayCarryLinks: true) }
+        guard answer.status == 200 else { throw unexpected(answer, "room information", context) }
         guard let room = dialect.roomObject(in: try answer.json(Self.upstream, "room information")) else {
             throw invalid("room information", "no room object")
         }
@@ -125,8 +124,7 @@ public struct BandyerVideoProvider: VideoProvider {
     public func sdkCredentials(userId: String, expiresIn: Int, context: UpstreamContext) async throws -> SDKCredentials {
         guard Identifiers.isProviderId(userId) else { throw invalid("sdk credentials", "not a provider id") }
         // Its answer is a secret: never logged.
-        let v = try await created("sdk credentials", dialect.sdkCredentials(userId: userId, expiresIn: expiresIn), context: context,
-                                  bodyMayCarryLinks: true)
+        let v = try await created("sdk credentials", dialect.sdkCredentials(userId: userId, expiresIn: expiresIn), context: context)
         guard let token = (v["access_token"] ?? v["token"])?.stringValue, !token.isEmpty else { throw invalid("sdk credentials", "no access token") }
         return SDKCredentials(accessToken: token, expiresAt: Self.instant(v["expires_at"]))
     }

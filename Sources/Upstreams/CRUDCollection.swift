@@ -19,6 +19,6 @@ struct CRUDCollection: Sendable {
     }
 
     func unexpected(_ answer: UpstreamAnswer, _ operation: String, _ context: UpstreamContext) -> UpstreamError {
-        http.unexpected(answer, Self.upstream, operation, context: context, logBody: false)
+        http.unexpected(answer, Self.upstream, operation, context: context)
     }
 }

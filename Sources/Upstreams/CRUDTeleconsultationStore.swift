@@ -33,7 +33,7 @@ public struct CRUDTeleconsultationStore: TeleconsultationStore {
     }
 
     func unexpected(_ answer: UpstreamAnswer, _ operation: String, _ context: UpstreamContext) -> UpstreamError {
-        http.unexpected(answer, Self.upstream, operation, context: context, logBody: true)
+        http.unexpected(answer, Self.upstream, operation, context: context)
     }
 
     func invalid(_ operation: String, _ what: String) -> UpstreamError {

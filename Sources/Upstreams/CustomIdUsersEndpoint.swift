@@ -25,7 +25,7 @@ public struct CustomIdUsersEndpoint: UserIdTranslator {
         let url = endpoint + (endpoint.contains("?") ? "&" : "?") + "_q=" + queryEncode(q.jsonString) + "&_l=200"
         let answer = try await http.call(Self.upstream, "find", UpstreamRequest(method: "GET", url: url, headers: context.crudHeaders),
                                          timeout: timeout, context: context)
-        guard answer.status == 200 else { throw http.unexpected(answer, Self.upstream, "find", context: context, logBody: true) }
+        guard answer.status == 200 else { throw http.unexpected(answer, Self.upstream, "find", context: context) }
         guard let list = try answer.json(Self.upstream, "find").arrayValue else {
             throw UpstreamError(upstream: Self.upstream, operation: "find", kind: .invalidResponse("not an array"))
         }

@@ -48,7 +48,7 @@ public enum TransportError: Error, Sendable, Equatable {
     case bodyTooLarge
 }
 
-/// Sends requests and brings answers back: `HTTP1ClientTransport` in production, recorded answers in tests.
+/// Sends requests and brings answers back: `AsyncHTTPClientTransport` in production, recorded answers in tests.
 public protocol HTTPTransport: Sendable {
     func send(_ request: UpstreamRequest, timeout: Duration) async throws(TransportError) -> UpstreamAnswer
 }
@@ -96,21 +96,14 @@ public struct UpstreamHTTP: Sendable {
         }
     }
 
-    /// An answer outside the contract: logged at warn with its status and, where the
-    /// upstream's bodies may be logged, the first 512 bytes of the body with every secret
-    /// blanked out. Returns the error to throw.
-    public func unexpected(_ answer: UpstreamAnswer, _ upstream: String, _ operation: String, context: UpstreamContext,
-                           logBody: Bool, secrets: [String] = []) -> UpstreamError {
-        var metadata: Logger.Metadata = ["upstream": .string(upstream), "operation": .string(operation),
-                                         "status": .stringConvertible(answer.status)]
-        if logBody {
-            var text = String(decoding: answer.body.prefix(512), as: UTF8.self)
-            for secret in secrets + context.proxiedHeaders.map(\.1) where secret.count >= 4 {
-                text = text.replacingAll(secret, with: "[redacted]")
-            }
-            metadata["body"] = .string(text)
-        }
-        context.logger.warning("upstream answered outside the contract", metadata: metadata)
+    /// An answer outside the contract: logged at warn with its status, the upstream, the
+    /// operation, the body's length and the request id; never the body (an upstream's error
+    /// body can quote what it was sent: names, ids, links, cookies). Returns the error to throw.
+    public func unexpected(_ answer: UpstreamAnswer, _ upstream: String, _ operation: String, context: UpstreamContext) -> UpstreamError {
+        context.logger.warning("upstream answered outside the contract", metadata: [
+            "upstream": .string(upstream), "operation": .string(operation), "status": .stringConvertible(answer.status),
+            "bodyLength": .stringConvertible(answer.body.count), "reqId": .string(context.requestId),
+        ])
         return UpstreamError(upstream: upstream, operation: operation, kind: .status(answer.status))
     }
 }
@@ -143,26 +136,6 @@ final class TimerCache: Sendable {
             return t
         }
         timer.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
-    }
-}
-
-extension String {
-    func replacingAll(_ target: String, with replacement: String) -> String {
-        let t = Array(target.utf8), b = Array(utf8)
-        guard !t.isEmpty, b.count >= t.count else { return self }
-        var out: [UInt8] = []
-        out.reserveCapacity(b.count)
-        var i = 0
-        while i < b.count {
-            if i + t.count <= b.count && b[i..<(i + t.count)].elementsEqual(t) {
-                out.append(contentsOf: replacement.utf8)
-                i += t.count
-            } else {
-                out.append(b[i])
-                i += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }
 

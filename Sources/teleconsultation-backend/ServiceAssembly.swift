@@ -2,6 +2,7 @@ import FastCGI
 import Foundation
 import HTTPTypes
 import Logging
+import NIOSSL
 import Responder
 import TeleconsultationDomain
 import TeleconsultationPorts
@@ -14,12 +15,12 @@ struct ServiceAssembly: Sendable {
     let readiness = Readiness()
     let metrics: ServiceMetrics
     let transportFailures: TransportFailures
-    let transport: HTTP1ClientTransport
+    let transport: AsyncHTTPClientTransport
     let sweep: SweepRooms
 
     init(configuration c: Configuration, metrics: ServiceMetrics, logger: Logger) {
         self.metrics = metrics
-        let transport = HTTP1ClientTransport(configuration: { var t = HTTP1ClientTransport.Configuration(); t.maxConnectionsPerHost = max(64, c.maxInFlight); return t }())
+        let transport = AsyncHTTPClientTransport(configuration: Self.outbound(c))
         self.transport = transport
         let http = UpstreamHTTP(transport: transport)
         let store = CRUDTeleconsultationStore(http: http, baseURL: c.crudServiceURL, teleconsultations: c.teleconsultationsCRUDName,
@@ -67,6 +68,27 @@ struct ServiceAssembly: Sendable {
                                   compensationTimeout: c.timeouts.compensation, logger: logger, metrics: metrics,
                                   peerSecret: c.peerSecret.map(PeerSecret.init))
         transportFailures = TransportFailures(application: application)
+    }
+}
+
+extension ServiceAssembly {
+    /// The outbound HTTP settings: the pool as large as the requests in flight, the proxies of
+    /// the process environment, the system's roots plus `UPSTREAM_CA_FILE`'s certificates.
+    static func outbound(_ c: Configuration) -> AsyncHTTPClientTransport.Configuration {
+        var t = AsyncHTTPClientTransport.Configuration()
+        t.maxConnectionsPerHost = max(64, c.maxInFlight)
+        if let path = c.upstreamCAFile {
+            do { t.tls.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(path))] } catch {
+                StartupFailure.exit(key: "UPSTREAM_CA_FILE", reason: "\(path) cannot be read as PEM certificates: \(error)")
+            }
+        }
+        let proxies = c.outboundProxies
+        t.proxy = { scheme, host, port in
+            proxies.proxy(scheme: scheme, host: host, port: port).map {
+                OutboundProxy(host: $0.host, port: $0.port, username: $0.username, password: $0.password)
+            }
+        }
+        return t
     }
 }
 

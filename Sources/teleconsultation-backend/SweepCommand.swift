@@ -18,7 +18,7 @@ enum SweepCommand {
     static let lastCallsMargin: Duration = .seconds(60)
 
     static func run(_ sweep: SweepRooms, dryRun: Bool, configuration: Configuration, signals: ShutdownSignals, logger: Logger,
-                    close transport: HTTP1ClientTransport) async -> Int32 {
+                    close transport: AsyncHTTPClientTransport) async -> Int32 {
         var logger = logger
         let runId = "sweep-" + String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36)
         logger[metadataKey: "reqId"] = .string(runId)

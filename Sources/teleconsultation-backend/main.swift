@@ -67,6 +67,10 @@ LoggingSystem.bootstrap { label in
 }
 let logger = Logger(label: BuildInfo.name)
 for warning in configuration.warnings { logger.warning("configuration", metadata: ["warning": .string(warning)]) }
+// Outbound HTTP: how each upstream is reached, direct or through which proxy (never its credentials).
+var outboundRoutes: Logger.Metadata = ["upstreamCAFile": .string(configuration.upstreamCAFile ?? "none (system roots)")]
+for (name, url) in configuration.upstreamURLs { outboundRoutes[name] = .string(configuration.outboundProxies.route(for: url)) }
+logger.info("outbound routes", metadata: outboundRoutes)
 
 if checkOnly {
     // Checks and exits, also as `sweep --check-config`: nothing is called, nothing deleted.

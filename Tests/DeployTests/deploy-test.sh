@@ -99,6 +99,14 @@ step "booting a Debian 12 container with systemd as PID 1"
 box_boot "$box" || fail "the container did not boot"
 in_box test ! -e /usr/bin/swift || fail "the container has a Swift toolchain: the test would prove nothing"
 cp "$deb" "$box/root/root/package.deb"
+# The package's one dependency a bare Debian 12 lacks, as apt would fetch it: libfcgi0ldbl
+# (the .deb from this machine's apt, which is Debian's).
+if ! in_box dpkg-query -W -f='${Status}' libfcgi0ldbl 2>/dev/null | grep -q "ok installed"; then
+    step "installing the dependency libfcgi0ldbl"
+    (cd "$work" && apt-get download -qq libfcgi0ldbl >/dev/null 2>&1) || fail "apt-get download libfcgi0ldbl"
+    cp "$work"/libfcgi0ldbl_*.deb "$box/root/root/"
+    in_box sh -c 'dpkg -i /root/libfcgi0ldbl_*.deb' >"$work/dpkg-libfcgi.log" 2>&1 || { cat "$work/dpkg-libfcgi.log" >&2; fail "dpkg -i libfcgi0ldbl"; }
+fi
 step "dpkg -i $(basename "$deb")"
 in_box dpkg -i /root/package.deb >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; fail "dpkg -i"; }
 in_box test -x /usr/bin/teleconsultation-backend || fail "no binary installed"

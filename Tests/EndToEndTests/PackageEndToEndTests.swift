@@ -12,7 +12,9 @@ extension EndToEnd {
         /// The shared libraries the release binary links (its ELF `NEEDED` entries), exactly:
         /// Debian's own, no Swift runtime. A library added or dropped fails the test until this
         /// list is updated on purpose.
-        static let linkedLibraries: Set<String> = ["ld-linux-x86-64.so.2", "libc.so.6", "libgcc_s.so.1", "libm.so.6", "libstdc++.so.6"]
+        /// libz: swift-nio-extras (AsyncHTTPClient's decompression) links it besides its bundled copy.
+        /// libfcgi: it speaks FastCGI for the app (Debian's libfcgi0ldbl, in the package's Depends).
+        static let linkedLibraries: Set<String> = ["ld-linux-x86-64.so.2", "libc.so.6", "libfcgi.so.0", "libgcc_s.so.1", "libm.so.6", "libstdc++.so.6", "libz.so.1"]
 
         @Test func thePackageInstallsServesBehindItsNginxFileAndLeavesNothingBehind() async throws {
             guard let release = Paths.release, FileManager.default.isExecutableFile(atPath: release) else {

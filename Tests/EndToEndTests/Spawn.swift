@@ -26,6 +26,10 @@ final class Spawned: @unchecked Sendable {
         }
         posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        // Nothing else: SwiftNIO opens its sockets without close-on-exec, so a child would keep
+        // a copy of every socket the test process has open at that moment (another test's
+        // connection then never closes while the child lives).
+        Self.addCloseFrom(&actions, 3)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -60,6 +64,15 @@ final class Spawned: @unchecked Sendable {
     }
 
     deinit { close(exitDescriptor) }
+
+    /// posix_spawn_file_actions_addclosefrom_np(3): in glibc since 2.34, but not declared by
+    /// Swift's Glibc module.
+    private static let addCloseFrom: @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32 = {
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else {
+            fatalError("this libc has no posix_spawn_file_actions_addclosefrom_np (glibc 2.34 or later is needed)")
+        }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+    }()
 
     /// pidfd_open(2): in glibc since 2.36, but not declared by Swift's Glibc module.
     private static let pidfdOpen: @convention(c) (pid_t, UInt32) -> Int32 = {

@@ -74,7 +74,10 @@ final class Child: @unchecked Sendable {
     }
 
     init(_ path: String, _ args: [String], env: [String: String], dir: String, name: String, stdin: Int32? = nil) throws {
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LISTEN_") }
+        // Proxy variables of the machine the tests run on never reach a child: a test sets its own.
+        var environment = ProcessInfo.processInfo.environment.filter {
+            !$0.key.hasPrefix("LISTEN_") && !["http_proxy", "https_proxy", "no_proxy", "all_proxy"].contains($0.key.lowercased())
+        }
         for (k, v) in env { environment[k] = v }
         self.name = name
         self.dir = dir

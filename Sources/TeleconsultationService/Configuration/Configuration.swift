@@ -136,6 +136,21 @@ public struct Configuration: Sendable {
     /// shorter than a request can take).
     public var warnings: [String] = []
 
+    // MARK: outbound HTTP (see README, "Outbound HTTP")
+    /// `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY` (and lower case), from the process environment.
+    public var outboundProxies = OutboundProxies()
+    /// `UPSTREAM_CA_FILE`: a PEM bundle trusted for https upstreams besides the system's roots.
+    public var upstreamCAFile: String? = nil
+
+    /// Every upstream this configuration calls, by name, with its base URL.
+    public var upstreamURLs: [(name: String, url: String)] {
+        var list = [("crud", crudServiceURL), ("bandyer", bandyerBaseURL)]
+        if let authServiceURL { list.append(("auth0-client", authServiceURL)) }
+        if let identityServiceURL, identityServiceURL != authServiceURL { list.append(("identity", identityServiceURL)) }
+        if let customIdUsersEndpoint { list.append(("custom-id-endpoint", customIdUsersEndpoint)) }
+        return list
+    }
+
     public var isAuth0Mode: Bool { authServiceURL != nil }
 }
 
@@ -362,6 +377,18 @@ extension Configuration {
             fastCGIDrainGraceMilliseconds: try integer("FCGI_DRAIN_GRACE_MS", default: 1_500, min: 0, max: 60_000),
             fastCGIIOThreads: try integer("FCGI_IO_THREADS", default: 16, min: 1, max: 256))
         configuration.peerSecret = peerSecret
+        // Outbound HTTP: proxies, and a CA bundle that must be readable and hold a certificate.
+        configuration.outboundProxies = try OutboundProxies.load(environment: env, warnings: &warnings)
+        if let path = string("UPSTREAM_CA_FILE") {
+            let bytes: [UInt8]
+            do { bytes = try readFile(path) } catch {
+                throw ConfigurationError(key: "UPSTREAM_CA_FILE", reason: "cannot read \(path)")
+            }
+            guard String(decoding: bytes, as: UTF8.self).contains("-----BEGIN CERTIFICATE-----") else {
+                throw ConfigurationError(key: "UPSTREAM_CA_FILE", reason: "\(path) holds no PEM certificate")
+            }
+            configuration.upstreamCAFile = path
+        }
         configuration.warnings = warnings
         return configuration
     }
@@ -377,6 +404,7 @@ extension Configuration {
         "TELECONSULTATION_DELETE_UPLOADS", "DEFAULT_RECORDING_TYPE", "CUSTOM_ID_USERS_API_ENDPOINT", "BANDYER_API_VERSION",
         "SWEEP_GRACE_MS", "SWEEP_DEADLINE_MS", "ROOM_CLAIMS_CRUD_NAME", "IDEMPOTENCY_CRUD_NAME", "IDEMPOTENCY_TTL_MS",
         "AUDIT_CRUD_NAME", "AUDIT_REQUIRED", "NGINX_PROFILE", "FCGI_PEER_SECRET_FILE",
+        "UPSTREAM_CA_FILE",
     ]
     /// The edge profile strips `miauserid` from every request and sets it from the identity
     /// check; any other header, the query or the route's parameters are the caller's own

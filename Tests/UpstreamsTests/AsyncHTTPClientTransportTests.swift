@@ -6,72 +6,6 @@ import Synchronization
 import Testing
 @testable import Upstreams
 
-/// The pool's decisions, without sockets.
-@Suite struct HTTP1PoolStateTests {
-    typealias State = HTTP1PoolState<String, Int>
-    let t0 = NIODeadline.uptimeNanoseconds(1_000_000_000)
-
-    @Test func aRequestReusesTheNewestIdleConnectionOpensOneBelowTheLimitOrWaits() {
-        var s = State(limit: 2, idleTimeout: .seconds(4))
-        #expect(s.lease(for: 1, now: t0).lease == .connect)
-        s.connected("a")
-        #expect(s.lease(for: 2, now: t0).lease == .connect)
-        s.connected("b")
-        #expect(s.lease(for: 3, now: t0).lease == .wait, "two open, the limit")
-        // A connection coming back serves the one waiting, first come first served.
-        #expect(s.lease(for: 4, now: t0).lease == .wait)
-        #expect(s.released("a", reusable: true, now: t0) == .serve(3, on: "a"))
-        #expect(s.released("a", reusable: true, now: t0) == .serve(4, on: "a"))
-        #expect(s.released("a", reusable: true, now: t0) == .nothing)
-        #expect(s.released("b", reusable: true, now: t0 + .seconds(1)) == .nothing)
-        #expect(s.lease(for: 5, now: t0 + .seconds(2)).lease == .reuse("b"), "the newest idle one")
-        #expect(s.open == 2 && s.idle.map(\.connection) == ["a"])
-    }
-
-    @Test func anIdleConnectionTooOldIsClosedInsteadOfReused() {
-        var s = State(limit: 4, idleTimeout: .seconds(4))
-        _ = s.lease(for: 1, now: t0)
-        s.connected("a")
-        _ = s.released("a", reusable: true, now: t0)
-        let (lease, expired) = s.lease(for: 2, now: t0 + .seconds(4))
-        #expect(lease == .connect && expired == ["a"])
-        #expect(s.closed("a") == .nothing, "no longer counted: its close changes nothing")
-        #expect(s.open == 1)
-    }
-
-    @Test func aFreshLeaseSkipsIdleConnectionsAndClosesThem() {
-        var s = State(limit: 4, idleTimeout: .seconds(4))
-        for (w, c) in [(1, "a"), (2, "b")] {
-            _ = s.lease(for: w, now: t0)
-            s.connected(c)
-        }
-        _ = s.released("a", reusable: true, now: t0)
-        let (lease, expired) = s.lease(for: 3, fresh: true, now: t0)
-        #expect(lease == .connect && expired == ["a"])
-    }
-
-    @Test func aPlaceFreedByACloseOrAFailedConnectGoesToTheNextWaiter() {
-        var s = State(limit: 1, idleTimeout: .seconds(4))
-        _ = s.lease(for: 1, now: t0)
-        #expect(s.lease(for: 2, now: t0).lease == .wait)
-        #expect(s.lease(for: 3, now: t0).lease == .wait)
-        #expect(s.connectFailed() == .connect(for: 2))
-        s.connected("a")
-        #expect(s.released("a", reusable: false, now: t0) == .close("a"))
-        #expect(s.closed("a") == .connect(for: 3))
-        s.cancel(3)
-        #expect(s.waiting.isEmpty)
-    }
-
-    @Test func idleConnectionsAreDrainedAtShutdown() {
-        var s = State(limit: 2, idleTimeout: .seconds(4))
-        _ = s.lease(for: 1, now: t0)
-        s.connected("a")
-        _ = s.released("a", reusable: true, now: t0)
-        #expect(s.drainIdle() == ["a"] && s.open == 0)
-    }
-}
-
 @Suite struct UpstreamURLTests {
     @Test func anAbsoluteURLIsSplitIntoOriginTargetAndHostHeader() throws {
         let u = try UpstreamURL("http://CRUD.local:3000/teleconsultations/abc?_q=%7B%7D#frag")
@@ -93,44 +27,57 @@ import Testing
 }
 
 /// The client against a scripted HTTP/1.1 server on loopback.
-@Suite struct HTTP1ClientTests {
+@Suite struct AsyncHTTPClientTransportTests {
     @Test func answersComeBackWholeAndAKeptConnectionIsReused() async throws {
         try await withServer({ _, _ in .respond(status: 200, body: "{\"ok\":true}") }) { server, client in
             for _ in 0..<3 {
-                let a = try await client.send(UpstreamRequest(method: "GET", url: server.url("/doc"), headers: [("x-request-id", "r1")]), timeout: .seconds(2))
+                let a = try await client.send(UpstreamRequest(method: "GET", url: server.url("/doc"), headers: [("x-request-id", "r1")]), timeout: .seconds(10))
                 #expect(a.status == 200 && String(decoding: a.body, as: UTF8.self) == "{\"ok\":true}")
             }
             #expect(server.connections == 1)
-            let seen = try #require(server.requests.first)
-            #expect(seen.hasPrefix("GET /doc HTTP/1.1\r\n") && seen.contains("host: 127.0.0.1:\(server.port)\r\n") && seen.contains("x-request-id: r1\r\n"))
+            let seen = try #require(server.requests.first).lowercased()
+            #expect(seen.hasPrefix("get /doc http/1.1\r\n") && seen.contains("host: 127.0.0.1:\(server.port)\r\n") && seen.contains("x-request-id: r1\r\n"), "\(seen)")
         }
     }
 
     @Test func aBodyIsSentWithItsTypeAndLengthAndChunkedAnswersAreRead() async throws {
         try await withServer({ _, _ in .raw("HTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n") }) { server, client in
-            let a = try await client.send(UpstreamRequest(method: "POST", url: server.url("/c"), body: .json(["k": 1])), timeout: .seconds(2))
+            let a = try await client.send(UpstreamRequest(method: "POST", url: server.url("/c"), body: .json(["k": 1])), timeout: .seconds(10))
             #expect(a.status == 201 && a.body == Array("abcde".utf8))
-            let seen = try #require(server.requests.first)
+            let seen = try #require(server.requests.first).lowercased()
             #expect(seen.contains("content-type: application/json\r\n") && seen.contains("content-length: 7\r\n") && seen.hasSuffix("\r\n\r\n{\"k\":1}"))
         }
     }
 
     @Test func aConnectionTheServerClosesIsNotReused() async throws {
         try await withServer({ _, _ in .respond(status: 200, body: "x", close: true) }) { server, client in
-            for _ in 0..<2 { _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/")), timeout: .seconds(2)) }
+            for _ in 0..<2 { _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/")), timeout: .seconds(10)) }
             #expect(server.connections == 2)
         }
+    }
+
+    @Test func aKeptConnectionIsClosedBeforeTheServersAnnouncedKeepAliveTimeout() async throws {
+        try await withServer({ _, _ in .raw("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nkeep-alive: timeout=1, max=100\r\n\r\nok") }) { server, client in
+            let began = ContinuousClock.now
+            _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/a")), timeout: .seconds(10))
+            // The client's own idle timer is 4 s: only the announced 1 s closes it this soon.
+            #expect(await server.closedByClient(atLeast: 1, within: .seconds(3)), "the idle connection was not closed")
+            #expect(began.duration(to: .now) < .seconds(1), "closed before the server's 1 s: \(began.duration(to: .now))")
+            let a = try await client.send(UpstreamRequest(method: "POST", url: server.url("/b"), body: .json([:])), timeout: .seconds(10))
+            #expect(a.status == 200 && server.connections == 2)
+        }
+        #expect(KeepAliveTimeoutHandler.timeout("max=5, timeout=7") == .seconds(7) && KeepAliveTimeoutHandler.timeout("max=5") == nil)
     }
 
     @Test func aStaleKeptConnectionIsRetriedOnceForAGetButNeverForAPost() async throws {
         // The second request on every connection is read and dropped: the server closed the
         // connection as the client reused it.
         try await withServer({ index, _ in index == 1 ? .drop : .respond(status: 200, body: "ok") }) { server, client in
-            _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/a")), timeout: .seconds(2))
-            let again = try await client.send(UpstreamRequest(method: "GET", url: server.url("/a")), timeout: .seconds(2))
+            _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/a")), timeout: .seconds(10))
+            let again = try await client.send(UpstreamRequest(method: "GET", url: server.url("/a")), timeout: .seconds(10))
             #expect(again.status == 200 && server.connections == 2, "retried on a new connection")
             await #expect(throws: TransportError.self) {
-                _ = try await client.send(UpstreamRequest(method: "POST", url: server.url("/b"), body: .json([:])), timeout: .seconds(2))
+                _ = try await client.send(UpstreamRequest(method: "POST", url: server.url("/b"), body: .json([:])), timeout: .seconds(10))
             }
             #expect(server.requests.filter { $0.hasPrefix("POST") }.count == 1, "a POST is never sent twice")
         }
@@ -141,7 +88,7 @@ import Testing
             await #expect(throws: TransportError.timeout) {
                 _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/slow")), timeout: .milliseconds(100))
             }
-            _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/fast")), timeout: .seconds(2))
+            _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/fast")), timeout: .seconds(10))
             #expect(server.connections == 2)
         }
     }
@@ -149,7 +96,7 @@ import Testing
     @Test func anAnswerLargerThanTheLimitIsRefused() async throws {
         try await withServer({ _, _ in .respond(status: 200, body: String(repeating: "x", count: 2_000)) }, maxAnswerBytes: 1_000) { server, client in
             await #expect(throws: TransportError.bodyTooLarge) {
-                _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/")), timeout: .seconds(2))
+                _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/")), timeout: .seconds(10))
             }
         }
     }
@@ -157,7 +104,7 @@ import Testing
     @Test func requestsPastTheConnectionLimitWaitTheirTurn() async throws {
         try await withServer({ _, _ in .respond(status: 200, body: "ok") }, maxConnections: 1) { server, client in
             try await withThrowingTaskGroup(of: Int.self) { group in
-                for _ in 0..<8 { group.addTask { try await client.send(UpstreamRequest(method: "GET", url: server.url("/")), timeout: .seconds(2)).status } }
+                for _ in 0..<8 { group.addTask { try await client.send(UpstreamRequest(method: "GET", url: server.url("/")), timeout: .seconds(10)).status } }
                 for try await status in group { #expect(status == 200) }
             }
             #expect(server.connections == 1)
@@ -185,18 +132,18 @@ import Testing
 
     @Test func aRefusedConnectionOrAnInvalidURLIsUnreachable() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let client = HTTP1ClientTransport(group: group)
+        let client = AsyncHTTPClientTransport(group: group)
         // A port nobody listens on: bind one and close it.
         let port = try await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).flatMap { ch in
             let p = ch.localAddress!.port!
             return ch.close().map { p }
         }.get()
         do {
-            _ = try await client.send(UpstreamRequest(method: "GET", url: "http://127.0.0.1:\(port)/"), timeout: .seconds(2))
+            _ = try await client.send(UpstreamRequest(method: "GET", url: "http://127.0.0.1:\(port)/"), timeout: .seconds(10))
             Issue.record("no error")
         } catch {
             guard case .unreachable(let why) = error else { Issue.record("\(error)"); return }
-            #expect(why.contains("cannot connect to 127.0.0.1:\(port)"))
+            #expect(why.contains("cannot connect to 127.0.0.1:\(port)"), "\(why)")
         }
         await #expect(throws: TransportError.unreachable("invalid upstream URL (not http or https)")) {
             _ = try await client.send(UpstreamRequest(method: "GET", url: "crud/x"), timeout: .seconds(1))
@@ -207,26 +154,36 @@ import Testing
 
     @Test func aHeaderThatWouldSplitTheRequestIsRefusedBeforeAnythingIsSent() async throws {
         try await withServer({ _, _ in .respond(status: 200, body: "ok") }) { server, client in
+            let value = "refused before sending: a header value has a control character"
+            let name = "refused before sending: a header name is not a token"
             let refused: [(header: (String, String), reason: String)] = [
-                (("x-request-id", "a\r\nx-injected: 1"), "header x-request-id has a control character"),
-                (("x-request-id", "a\nx-injected: 1"), "header x-request-id has a control character"),
-                (("x-request-id", "a\rb"), "header x-request-id has a control character"),
-                (("x-request-id", "a\u{0}b"), "header x-request-id has a control character"),
-                (("x-injected: 1\r\nx-request-id", "a"), #"header name "x-injected: 1\r\nx-request-id" is not a token"#),
-                (("x request id", "a"), #"header name "x request id" is not a token"#),
-                (("x-request-id:", "a"), #"header name "x-request-id:" is not a token"#),
-                (("", "a"), #"header name "" is not a token"#),
+                (("x-request-id", "a\r\nx-injected: 1"), value),
+                (("x-request-id", "a\nx-injected: 1"), value),
+                (("x-request-id", "a\rb"), value),
+                (("x-request-id", "a\u{0}b"), value),
+                (("x-request-id", "a\u{1}b"), value),
+                (("x-request-id", "a\u{7F}b"), value),
+                (("x-injected: 1\r\nx-request-id", "a"), name),
+                (("x request id", "a"), name),
+                (("x-request-id:", "a"), name),
+                (("", "a"), name),
             ]
             for (header, reason) in refused {
                 await #expect(throws: TransportError.unreachable(reason)) {
-                    _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/refused"), headers: [header]), timeout: .seconds(2))
+                    _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/refused"), headers: [header]), timeout: .seconds(10))
                 }
             }
             #expect(server.connections == 0 && server.requests.isEmpty, "nothing reached the server: \(server.requests)")
             // The server was listening all along: a clean request reaches it, and only that one.
-            let a = try await client.send(UpstreamRequest(method: "GET", url: server.url("/clean"), headers: [("x-request-id", "r1")]), timeout: .seconds(2))
+            let a = try await client.send(UpstreamRequest(method: "GET", url: server.url("/clean"), headers: [("x-request-id", "r1")]), timeout: .seconds(10))
             #expect(a.status == 200 && server.connections == 1 && server.requests.count == 1)
             #expect(server.requests.first?.hasPrefix("GET /clean HTTP/1.1\r\n") == true)
+            // And the secret-looking value of a refused header is named nowhere.
+            do {
+                _ = try await client.send(UpstreamRequest(method: "GET", url: server.url("/"), headers: [("authorization", "Bearer s3cret\r\n")]), timeout: .seconds(10))
+            } catch {
+                #expect(!"\(error)".contains("s3cret"))
+            }
         }
     }
 
@@ -246,17 +203,33 @@ import Testing
         let key = try NIOSSLPrivateKey(file: dir + "/key.pem", format: .pem)
         let serverContext = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: cert.map { .certificate($0) }, privateKey: .privateKey(key)))
 
-        var trusting = HTTP1ClientTransport.Configuration()
+        var trusting = AsyncHTTPClientTransport.Configuration()
         trusting.tls.trustRoots = .certificates(cert)
         try await withServer({ _, _ in .respond(status: 200, body: "secure") }, tls: serverContext, configuration: trusting) { server, client in
             let a = try await client.send(UpstreamRequest(method: "GET", url: "https://localhost:\(server.port)/"), timeout: .seconds(5))
             #expect(String(decoding: a.body, as: UTF8.self) == "secure")
         }
-        // The system's roots do not know this certificate: no answer.
+        // The system's roots do not know this certificate: refused, saying so.
         try await withServer({ _, _ in .respond(status: 200, body: "secure") }, tls: serverContext) { server, client in
-            await #expect(throws: TransportError.self) {
+            do {
                 _ = try await client.send(UpstreamRequest(method: "GET", url: "https://localhost:\(server.port)/"), timeout: .seconds(5))
+                Issue.record("an untrusted certificate was accepted")
+            } catch {
+                guard case .unreachable(let why)? = error as? TransportError else { Issue.record("\(error)"); return }
+                #expect(why.contains("TLS: the certificate of localhost:\(server.port) is not trusted"), "\(why)")
             }
+            #expect(server.requests.isEmpty)
+        }
+        // Trusted, but the certificate names localhost, not 127.0.0.1: refused, saying so.
+        try await withServer({ _, _ in .respond(status: 200, body: "secure") }, tls: serverContext, configuration: trusting) { server, client in
+            do {
+                _ = try await client.send(UpstreamRequest(method: "GET", url: "https://127.0.0.1:\(server.port)/"), timeout: .seconds(5))
+                Issue.record("a certificate for another host name was accepted")
+            } catch {
+                guard case .unreachable(let why)? = error as? TransportError else { Issue.record("\(error)"); return }
+                #expect(why.contains("TLS: the certificate of 127.0.0.1:\(server.port)"), "\(why)")
+            }
+            #expect(server.requests.isEmpty)
         }
     }
 }
@@ -302,6 +275,32 @@ final class ScriptedServer: Sendable {
         }
     }
 
+    private let closes = AsyncStream<Void>.makeStream()
+    private let closedCount = Mutex(0)
+
+    /// True once the client closed `n` connections, false if it did not within `timeout`.
+    func closedByClient(atLeast n: Int, within timeout: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                if self.closedCount.withLock({ $0 }) >= n { return true }
+                for await _ in self.closes.stream where self.closedCount.withLock({ $0 }) >= n { return true }
+                return false
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
+    fileprivate func peerClosed() {
+        closedCount.withLock { $0 += 1 }
+        closes.continuation.yield()
+    }
+
     fileprivate init(port: Int) { self.port = port }
     fileprivate func opened() { state.withLock { $0.connections += 1 } }
     fileprivate func read(_ request: String) {
@@ -328,6 +327,13 @@ private final class ScriptedHandler: ChannelInboundHandler, @unchecked Sendable 
         context.fireChannelActive()
     }
 
+    /// The client closed the connection (the server closes only after `.drop` or `close`).
+    func channelInactive(context: ChannelHandlerContext) {
+        if !closedHere { server.peerClosed() }
+        context.fireChannelInactive()
+    }
+    var closedHere = false
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         buffer += String(decoding: unwrapInboundIn(data).readableBytesView, as: UTF8.self)
         while let end = buffer.range(of: "\r\n\r\n") {
@@ -345,10 +351,11 @@ private final class ScriptedHandler: ChannelInboundHandler, @unchecked Sendable 
             case .respond(let status, let body, let close):
                 let text = "HTTP/1.1 \(status) X\r\ncontent-length: \(body.utf8.count)\r\n\(close ? "connection: close\r\n" : "")\r\n\(body)"
                 context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: text)), promise: nil)
-                if close { context.close(promise: nil) }
+                if close { closedHere = true; context.close(promise: nil) }
             case .raw(let text):
                 context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: text)), promise: nil)
             case .drop:
+                closedHere = true
                 context.close(promise: nil)
                 return
             case .silent:
@@ -359,8 +366,8 @@ private final class ScriptedHandler: ChannelInboundHandler, @unchecked Sendable 
 }
 
 func withServer(_ script: @escaping @Sendable (Int, String) -> ScriptedAnswer, maxConnections: Int = 16, maxAnswerBytes: Int = 1 << 20,
-                tls: NIOSSLContext? = nil, configuration: HTTP1ClientTransport.Configuration = .init(),
-                _ body: (ScriptedServer, HTTP1ClientTransport) async throws -> Void) async throws {
+                tls: NIOSSLContext? = nil, configuration: AsyncHTTPClientTransport.Configuration = .init(),
+                _ body: (ScriptedServer, AsyncHTTPClientTransport) async throws -> Void) async throws {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     let box = Mutex<ScriptedServer?>(nil)
     let channel = try await ServerBootstrap(group: group)
@@ -377,7 +384,7 @@ func withServer(_ script: @escaping @Sendable (Int, String) -> ScriptedAnswer, m
     var c = configuration
     c.maxConnectionsPerHost = maxConnections
     c.maxAnswerBytes = maxAnswerBytes
-    let client = HTTP1ClientTransport(configuration: c, group: group)
+    let client = AsyncHTTPClientTransport(configuration: c, group: group)
     do {
         try await body(server, client)
     } catch {
