@@ -17,8 +17,9 @@ enum SweepCommand {
     /// How long the calls under way at the deadline may still take (each has its own timeout).
     static let lastCallsMargin: Duration = .seconds(60)
 
-    static func run(_ sweep: SweepRooms, dryRun: Bool, configuration: Configuration, signals: ShutdownSignals, logger: Logger,
-                    close transport: AsyncHTTPClientTransport) async -> Int32 {
+    /// The upstream connections are closed by the process's exit, not by AsyncHTTPClient's
+    /// shutdown (see `AsyncHTTPClientTransport.shutdown`).
+    static func run(_ sweep: SweepRooms, dryRun: Bool, configuration: Configuration, signals: ShutdownSignals, logger: Logger) async -> Int32 {
         var logger = logger
         let runId = "sweep-" + String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36)
         logger[metadataKey: "reqId"] = .string(runId)
@@ -43,7 +44,6 @@ enum SweepCommand {
         var line = summary.json.jsonBytes
         line.append(0x0A)
         FileHandle.standardOutput.write(Data(line))
-        await transport.shutdown()
         return summary.isFailure ? 1 : 0
     }
 }

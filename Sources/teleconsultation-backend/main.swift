@@ -89,8 +89,7 @@ do { shutdownSignals = try ShutdownSignals.block(logger: logger) } catch { Start
 if sweepCommand {
     let service = ServiceAssembly(configuration: configuration, metrics: ServiceMetrics(), logger: logger)
     runOnTheEventLoopsThenExit(flushing: standardError) { [dryRun, configuration, logger, shutdownSignals] in
-        await SweepCommand.run(service.sweep, dryRun: dryRun, configuration: configuration, signals: shutdownSignals, logger: logger,
-                               close: service.transport)
+        await SweepCommand.run(service.sweep, dryRun: dryRun, configuration: configuration, signals: shutdownSignals, logger: logger)
     }
 }
 
@@ -151,8 +150,8 @@ logger.info("listening", metadata: [
     "version": .string(BuildInfo.version),
 ])
 
-// The long-lived parts as services: SIGTERM/SIGINT shut them down gracefully, the server first
-// (it stops accepting and drains), then the HTTP client. The drain deadline (SHUTDOWN_TIMEOUT_MS)
+// The long-lived parts as services: SIGTERM/SIGINT shut the server down gracefully (it stops
+// accepting and drains); the exit closes the upstream connections. The drain deadline (SHUTDOWN_TIMEOUT_MS)
 // is the server's own, on the event loops' timers: the service group's would sleep on Dispatch.
 // A second SIGTERM or SIGINT during the drain ends the process at once, saying what it abandons.
 shutdownSignals.onSecondSignal { [logger, server, standardError] name in
@@ -165,7 +164,6 @@ shutdownSignals.onSecondSignal { [logger, server, standardError] name in
 }
 let groupConfiguration = ServiceGroupConfiguration(services: [
     .init(service: shutdownSignals, successTerminationBehavior: .gracefullyShutdownGroup),
-    .init(service: HTTPClientService(transport: service.transport)),
     .init(service: server),
 ], logger: logger)
 runOnTheEventLoopsThenExit(flushing: standardError) { [logger, listenSocket] in

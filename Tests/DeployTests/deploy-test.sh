@@ -299,10 +299,12 @@ in_box journalctl _SYSTEMD_UNIT=teleconsultation-backend.service -o cat --no-pag
 [ -s "$work/journal" ] || fail "nothing in the unit's journal"
 python3 - "$work/journal" <<'PY' || fail "a line of the unit's journal is not JSON"
 import json, sys
-for n, line in enumerate(open(sys.argv[1]), 1):
+lines = open(sys.argv[1]).read().splitlines()
+for n, line in enumerate(lines, 1):
     try:
         assert isinstance(json.loads(line), dict)
     except Exception:
+        for before in lines[max(0, n - 4):n - 1]: print(f"   (before) {before.strip()[:300]}")
         print(f"   line {n}: {line.strip()[:200]}")
         sys.exit(1)
 PY

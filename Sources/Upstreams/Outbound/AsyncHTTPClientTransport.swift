@@ -93,7 +93,11 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         }
     }
 
-    /// Closes the connections of every route (call once no request is sent any more).
+    /// Closes the connections of every route (call once no request is sent any more). The
+    /// service and the sweep do not call it: they exit, which closes the connections.
+    /// AsyncHTTPClient says it is done on a Dispatch queue, whose worker thread asks for a
+    /// priority the units' sandbox refuses, and libdispatch writes that refusal to the journal
+    /// as a line that is not JSON (the deploy test checks the journal).
     public func shutdown() async {
         let clients = routes.withLock { routes in
             routes.shutDown = true
