@@ -175,6 +175,26 @@ extension EndToEnd {
             }
         }
 
+        @Test func maxInFlightBoundsTheOpenConnectionsTheRestWaitInTheBacklog() async throws {
+            try await withStack("bound", env: ["MAX_IN_FLIGHT": "2"]) { s in
+                // Two kept connections take both places.
+                let kept = try (0..<2).map { _ in try #require(FastCGITestClient(s.socketPath)) }
+                for c in kept {
+                    c.send(FastCGITestClient.request(keep: true, params: FastCGITestClient.get("/-/healthz")))
+                    #expect(c.answer()?.protocolStatus == 0)
+                }
+                // A third waits in the backlog: not served while they stay.
+                let third = try #require(FastCGITestClient(s.socketPath))
+                defer { third.close() }
+                third.send(FastCGITestClient.request(keep: false, params: FastCGITestClient.get("/-/healthz")))
+                #expect(third.next(timeoutMs: 300) == nil, "a third connection was served past MAX_IN_FLIGHT=2")
+                // One closes: the third is served.
+                kept[0].close()
+                #expect(third.answer()?.stdout.hasPrefix("Status: 200 OK\r\n") == true)
+                kept[1].close()
+            }
+        }
+
         @Test func aStalledPeerHoldsOneIOThreadAndIsCutAtTheDeadline() async throws {
             try await withStack("stall", env: ["FCGI_IO_THREADS": "2", "FCGI_IO_TIMEOUT_MS": "1500"]) { s in
                 // Half a request: one of the two I/O threads reads it, blocked.
