@@ -154,12 +154,13 @@ logger.info("listening", metadata: [
 // accepting and drains); the exit closes the upstream connections. The drain deadline (SHUTDOWN_TIMEOUT_MS)
 // is the server's own, on the event loops' timers: the service group's would sleep on Dispatch.
 // A second SIGTERM or SIGINT during the drain ends the process at once, saying what it abandons.
-shutdownSignals.onSecondSignal { [logger, server, standardError] name in
+shutdownSignals.onSecondSignal { [logger, server, standardError, listenSocket] name in
     let abandoned = server.requestsInFlight
     logger.error("second \(name): stopping at once", metadata: [
         "abandoned": .stringConvertible(abandoned.count), "requests": .array(abandoned.map { .string($0) }),
     ])
     standardError.flushAll()
+    if case .unix(let path) = listenSocket { unlink(path) }
     Glibc.exit(1)
 }
 let groupConfiguration = ServiceGroupConfiguration(services: [

@@ -249,6 +249,7 @@ extension EndToEnd {
                 let name = second == SIGTERM ? "SIGTERM" : "SIGINT"
                 #expect(app.stderr.contains("second \(name): stopping at once"))
                 #expect(app.stderr.contains("GET /api/v1/telecons-be/teleconsultation/\(id)") && !app.stderr.contains("token=secret"))
+                #expect(!FileManager.default.fileExists(atPath: s.socketPath), "the socket the app made is left behind")
                 #expect(try await slow.status == 502)
             }
         }
