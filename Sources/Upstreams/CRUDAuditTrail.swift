@@ -13,14 +13,6 @@ public struct CRUDAuditTrail: AuditTrail {
         self.collection = CRUDCollection(http: http, baseURL: baseURL, name: collection, timeout: timeout)
     }
 
-    func call(_ operation: String, _ method: String, _ path: String, body: JSONValue? = nil, context: UpstreamContext) async throws -> UpstreamAnswer {
-        try await collection.call(operation, method, path, body: body, context: context)
-    }
-
-    func unexpected(_ answer: UpstreamAnswer, _ operation: String, _ context: UpstreamContext) -> UpstreamError {
-        collection.unexpected(answer, operation, context)
-    }
-
     @discardableResult
     public func append(_ record: AuditRecord, dedupe: String?, context: UpstreamContext) async throws -> Bool {
         var fields = JSONObject([("at", .string(record.at.iso)), ("action", .string(record.action.rawValue)),
@@ -31,18 +23,18 @@ public struct CRUDAuditTrail: AuditTrail {
         if let s = record.subject { fields["subject"] = .string(s) }
         if let dedupe { fields["dedupe"] = .string(dedupe) }
         fields["__STATE__"] = "PUBLIC"
-        let answer = try await call("audit append", "POST", "/", body: .object(fields), context: context)
+        let answer = try await collection.call("audit append", "POST", "/", body: .object(fields), context: context)
         if answer.status == 409 && dedupe != nil { return false }
-        guard answer.status == 200 || answer.status == 201 else { throw unexpected(answer, "audit append", context) }
+        guard answer.status == 200 || answer.status == 201 else { throw collection.unexpected(answer, "audit append", context) }
         return true
     }
 
     public func records(teleconsultationId: String, before: Timestamp?, limit: Int, context: UpstreamContext) async throws -> [AuditRecord] {
         var q: JSONObject = ["teleconsultationId": .string(teleconsultationId)]
         if let before { q["at"] = ["$lt": .string(before.iso)] }
-        let answer = try await call("audit find", "GET", "/?_q=\(queryEncode(JSONValue.object(q).jsonString))&_s=-at&_l=\(limit)",
+        let answer = try await collection.call("audit find", "GET", "/?_q=\(queryEncode(JSONValue.object(q).jsonString))&_s=-at&_l=\(limit)",
                                     context: context)
-        guard answer.status == 200 else { throw unexpected(answer, "audit find", context) }
+        guard answer.status == 200 else { throw collection.unexpected(answer, "audit find", context) }
         guard let list = try answer.json(Self.upstream, "audit find").arrayValue else {
             throw UpstreamError(upstream: Self.upstream, operation: "audit find", kind: .invalidResponse("not an array"))
         }

@@ -12,20 +12,12 @@ public struct CRUDIdempotencyRecords: IdempotencyRecords {
         self.collection = CRUDCollection(http: http, baseURL: baseURL, name: collection, timeout: timeout)
     }
 
-    func call(_ operation: String, _ method: String, _ path: String, body: JSONValue? = nil, context: UpstreamContext) async throws -> UpstreamAnswer {
-        try await collection.call(operation, method, path, body: body, context: context)
-    }
-
-    func unexpected(_ answer: UpstreamAnswer, _ operation: String, _ context: UpstreamContext) -> UpstreamError {
-        collection.unexpected(answer, operation, context)
-    }
-
     public func insert(key: String, fingerprint: String, expiresAt: Timestamp, leaseUntil: Timestamp, context: UpstreamContext) async throws -> String? {
         let body: JSONValue = .object(JSONObject([("key", .string(key)), ("fingerprint", .string(fingerprint)), ("state", "processing"),
                                                   ("expiresAt", .string(expiresAt.iso)), ("leaseUntil", .string(leaseUntil.iso)), ("__STATE__", "PUBLIC")]))
-        let answer = try await call("idempotency insert", "POST", "/", body: body, context: context)
+        let answer = try await collection.call("idempotency insert", "POST", "/", body: body, context: context)
         if answer.status == 409 { return nil }
-        guard answer.status == 200 || answer.status == 201 else { throw unexpected(answer, "idempotency insert", context) }
+        guard answer.status == 200 || answer.status == 201 else { throw collection.unexpected(answer, "idempotency insert", context) }
         guard let id = try answer.json(Self.upstream, "idempotency insert")["_id"]?.stringValue, Identifiers.isCRUDId(id) else {
             throw UpstreamError(upstream: Self.upstream, operation: "idempotency insert", kind: .invalidResponse("no valid _id"))
         }
@@ -34,8 +26,8 @@ public struct CRUDIdempotencyRecords: IdempotencyRecords {
 
     public func find(key: String, context: UpstreamContext) async throws -> IdempotencyRecord? {
         let q: JSONValue = ["key": .string(key)]
-        let answer = try await call("idempotency find", "GET", "/?_q=\(queryEncode(q.jsonString))&_l=1", context: context)
-        guard answer.status == 200 else { throw unexpected(answer, "idempotency find", context) }
+        let answer = try await collection.call("idempotency find", "GET", "/?_q=\(queryEncode(q.jsonString))&_l=1", context: context)
+        guard answer.status == 200 else { throw collection.unexpected(answer, "idempotency find", context) }
         guard let list = try answer.json(Self.upstream, "idempotency find").arrayValue else {
             throw UpstreamError(upstream: Self.upstream, operation: "idempotency find", kind: .invalidResponse("not an array"))
         }
@@ -58,9 +50,9 @@ public struct CRUDIdempotencyRecords: IdempotencyRecords {
         let body: JSONValue = ["$set": ["fingerprint": .string(fingerprint), "state": "processing", "expiresAt": .string(expiresAt.iso),
                                         "leaseUntil": .string(leaseUntil.iso)],
                                "$unset": ["status": true, "body": true]]
-        let answer = try await call("idempotency take over", "PATCH", "/\(record.id)?_q=\(queryEncode(q.jsonString))", body: body, context: context)
+        let answer = try await collection.call("idempotency take over", "PATCH", "/\(record.id)?_q=\(queryEncode(q.jsonString))", body: body, context: context)
         if answer.status == 404 { return false }
-        guard answer.status == 200 else { throw unexpected(answer, "idempotency take over", context) }
+        guard answer.status == 200 else { throw collection.unexpected(answer, "idempotency take over", context) }
         return true
     }
 
@@ -74,7 +66,7 @@ public struct CRUDIdempotencyRecords: IdempotencyRecords {
 
     func set(_ id: String, _ fields: JSONValue, operation: String, context: UpstreamContext) async throws {
         precondition(Identifiers.isCRUDId(id))
-        let answer = try await call(operation, "PATCH", "/\(id)", body: ["$set": fields], context: context)
-        guard answer.status == 200 else { throw unexpected(answer, operation, context) }
+        let answer = try await collection.call(operation, "PATCH", "/\(id)", body: ["$set": fields], context: context)
+        guard answer.status == 200 else { throw collection.unexpected(answer, operation, context) }
     }
 }

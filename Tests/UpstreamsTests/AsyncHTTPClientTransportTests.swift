@@ -258,13 +258,18 @@ final class ScriptedServer: Sendable {
 
     /// True once `n` requests have been read, false if they were not within `timeout`.
     func read(atLeast n: Int, within timeout: Duration) async -> Bool {
+        await Self.until({ self.requests.count >= n }, on: reads.stream, within: timeout)
+    }
+
+    /// True once `holds()`, checked again at each element of `events`; false if it did not
+    /// hold within `timeout` (the deadline races the events: whichever comes first ends it).
+    private static func until(_ holds: @escaping @Sendable () -> Bool, on events: AsyncStream<Void>, within timeout: Duration) async -> Bool {
         await withTaskGroup(of: Bool.self) { group in
             group.addTask {
-                if self.requests.count >= n { return true }
-                for await _ in self.reads.stream where self.requests.count >= n { return true }
+                if holds() { return true }
+                for await _ in events where holds() { return true }
                 return false
             }
-            // The deadline, not a wait: the group ends with whichever comes first.
             group.addTask {
                 try? await Task.sleep(for: timeout)
                 return false
@@ -280,20 +285,7 @@ final class ScriptedServer: Sendable {
 
     /// True once the client closed `n` connections, false if it did not within `timeout`.
     func closedByClient(atLeast n: Int, within timeout: Duration) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                if self.closedCount.withLock({ $0 }) >= n { return true }
-                for await _ in self.closes.stream where self.closedCount.withLock({ $0 }) >= n { return true }
-                return false
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
+        await Self.until({ self.closedCount.withLock { $0 } >= n }, on: closes.stream, within: timeout)
     }
 
     fileprivate func peerClosed() {
