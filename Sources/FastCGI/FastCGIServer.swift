@@ -101,9 +101,9 @@ public final class FastCGIServer: Service {
         let drained = OneShot()
         let loop = try ResponderLoop(listenFD: listenFD, threads: configuration.ioThreads, maxConnections: configuration.maxInFlight,
                                      limits: limits, logger: logger,
-                                     deliver: { [self] connection, request in
+                                     deliver: { [self] loop, connection, request in
                                          // Straight onto the global executor (the event loops): a task per request.
-                                         Task.detached { await self.answer(request, on: connection) }
+                                         Task.detached { await self.answer(request, on: connection, loop) }
                                      },
                                      onDrained: { drained.fire() })
         self.loop.withLock { $0 = loop }
@@ -163,9 +163,8 @@ public final class FastCGIServer: Service {
 
     /// One request, answered (or, abandoned at the drain deadline, its connection closed:
     /// the web server sees the close).
-    private func answer(_ request: FastCGIRequest, on connection: LibFCGIConnection) async {
+    private func answer(_ request: FastCGIRequest, on connection: LibFCGIConnection, _ loop: ResponderLoop) async {
         let response = await respond(to: request)
-        guard let loop = loop.withLock({ $0 }) else { return }
         loop.reply(connection, abandoning.load(ordering: .relaxed) ? nil : FastCGIResponseWriter.serialize(response))
     }
 

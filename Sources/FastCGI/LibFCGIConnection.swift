@@ -43,14 +43,13 @@ final class LibFCGIConnection: @unchecked Sendable {
     func close() { FCGX_Free(request, 1) }
 
     /// Blocking: writes the CGI response (headers and body), then ends the request; the
-    /// connection stays open when the web server asked to keep it (and nothing failed).
-    /// False when the peer did not take it.
-    func finish(with cgi: [UInt8]) -> Bool {
-        let written = cgi.withUnsafeBytes { raw in
+    /// connection stays open when the web server asked to keep it and nothing failed (a peer
+    /// that did not take the answer leaves it closed).
+    func finish(with cgi: [UInt8]) {
+        _ = cgi.withUnsafeBytes { raw in
             FCGX_PutStr(raw.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(raw.count), request.pointee.out)
         }
         FCGX_Finish_r(request)
-        return written == Int32(cgi.count)
     }
 
     /// What reading a request brought.

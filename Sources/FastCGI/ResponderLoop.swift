@@ -85,7 +85,7 @@ final class ResponderLoop: @unchecked Sendable {
     private let maxThreads: Int
     private let limits: Limits
     private let logger: Logger
-    private let deliver: @Sendable (LibFCGIConnection, FastCGIRequest) -> Void
+    private let deliver: @Sendable (ResponderLoop, LibFCGIConnection, FastCGIRequest) -> Void
     private let onDrained: @Sendable () -> Void
     private let state = Mutex(State())
     private let work = WorkQueue()
@@ -97,7 +97,7 @@ final class ResponderLoop: @unchecked Sendable {
     /// `deliver`: a request read, for the application (called on an I/O thread; must not
     /// block). `onDrained`: after `quiesce()`, called once the last connection has closed.
     init(listenFD: Int32, threads: Int, maxConnections: Int, limits: Limits, logger: Logger,
-         deliver: @escaping @Sendable (LibFCGIConnection, FastCGIRequest) -> Void,
+         deliver: @escaping @Sendable (ResponderLoop, LibFCGIConnection, FastCGIRequest) -> Void,
          onDrained: @escaping @Sendable () -> Void) throws(SetupError) {
         Self.initializeLibFCGI()
         self.listenFD = listenFD
@@ -324,7 +324,7 @@ final class ResponderLoop: @unchecked Sendable {
             closeConnection(connection)
         case .request(let request):
             state.withLock { _ in connection.current = request.head }
-            deliver(connection, request)
+            deliver(self, connection, request)
         }
     }
 
@@ -351,7 +351,7 @@ final class ResponderLoop: @unchecked Sendable {
             return
         }
         clock.begin(deadline: Self.now() + limits.ioTimeoutNanos, io: limits.ioTimeoutNanos)
-        _ = connection.finish(with: cgi)
+        connection.finish(with: cgi)
         clock.end()
         park(connection)
     }
